@@ -1,0 +1,54 @@
+# Gongyi — the two commands: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+PORT ?= 5000
+CATALOGUES := $(wildcard app/translations app/*/translations)
+
+.PHONY: run test test-pg test-e2e setup migrate babel-extract catalogues clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the dependency lists change.
+$(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/activate
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+catalogues: $(VENV)/.installed
+	@for d in $(CATALOGUES); do [ -z "$$(ls $$d/*/LC_MESSAGES/*.po 2>/dev/null)" ] || $(BIN)/pybabel compile -d $$d 2> /dev/null || exit 1; done
+
+setup: $(VENV)/.installed catalogues
+
+migrate: setup
+	$(FLASK) db upgrade
+
+run: migrate
+	$(FLASK) seed-demo --if-empty
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+# pytest's exit code 5 means no test ran: that is a failure here, never a silent pass.
+define run_pytest
+	$(BIN)/python -m pytest $(1); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+endef
+
+test: setup
+	$(call run_pytest,-m "not e2e" $(PYTEST_ARGS))
+
+test-pg: setup
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(MAKE) --no-print-directory test
+
+test-e2e: setup
+	$(call run_pytest,-m e2e tests/e2e $(PYTEST_ARGS))
+
+# Developers: collect new strings into every area's catalogue (then translate them).
+babel-extract: setup
+	$(BIN)/pybabel extract -q -F babel.cfg -k _l -o /tmp/gongyi-messages.pot .
+	@for d in $(CATALOGUES); do $(BIN)/pybabel update -q -i /tmp/gongyi-messages.pot -d $$d -l zh_Hans --ignore-obsolete || exit 1; done
+
+clean:
+	rm -rf $(VENV) instance/gongyi.sqlite3*

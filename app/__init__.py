@@ -1,0 +1,66 @@
+"""Application factory."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from app.config import DevConfig, _instance_secret_key
+
+
+def create_app(config_class=DevConfig) -> Flask:
+    app = Flask(__name__, template_folder="../templates", instance_relative_config=False)
+    app.config.from_object(config_class)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret_key()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("gongyi").setLevel(logging.INFO)
+
+    from app import database, i18n, security
+    from app.extensions import babel, compress, csrf, db, htmx, limiter, login_manager, migrate
+
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = i18n.translation_directories(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", "migrations")),
+                     render_as_batch=True, compare_type=True)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            database.tune_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    limiter.init_app(app)
+    htmx.init_app(app)
+    compress.init_app(app)
+    login_manager.init_app(app)
+    security.init_security_headers(app)
+
+    from app import models_registry  # noqa: F401  (every table known to Alembic)
+    from app.accounts.views import bp as accounts_bp, init_login
+    from app.cli import bp as cli_bp
+    from app.main.views import bp as main_bp, init_errors, init_template_globals
+
+    init_login(app)
+    init_errors(app)
+    init_template_globals(app)
+    app.register_blueprint(main_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(cli_bp)
+    for blueprint in _area_blueprints():
+        app.register_blueprint(blueprint)
+    return app
+
+
+def _area_blueprints():
+    """Blueprints of the areas that have pages; an area adds itself here once."""
+    import importlib
+
+    found = []
+    for module in ("app.deliberation.views", "app.voting.views", "app.records.views"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        found.extend(getattr(mod, "BLUEPRINTS", [mod.bp]))
+    return found

@@ -1,0 +1,324 @@
+"""Every change of state for people, places, roles and sign-in. Services flush, never commit."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app.accounts.messaging import send_message
+from app.accounts.models import (
+    GLOBAL_ROLES, TOWNSHIP_ROLES, VILLAGE_ROLES, Household, OneTimeCode, Person, RoleGrant,
+    RuleProfile, Township, Village, utcnow,
+)
+from app.accounts.passwords import hash_password, password_problem, verify_password
+from app.extensions import db
+from app.records.audit import record_event
+
+PHONE_RE = re.compile(r"^1\d{10}$")
+
+
+class AccountError(ValueError):
+    """A request about people or accounts that cannot be carried out; str() is for the user."""
+
+
+def normalise_phone(raw: str | None) -> str:
+    phone = re.sub(r"[\s\-]", "", raw or "")
+    if phone.startswith("+86"):
+        phone = phone[3:]
+    return phone
+
+
+def valid_phone(phone: str) -> bool:
+    return bool(PHONE_RE.match(phone))
+
+
+def find_person_by_phone(phone: str) -> Person | None:
+    return db.session.scalar(select(Person).where(Person.phone == normalise_phone(phone)))
+
+
+# Places -------------------------------------------------------------------------------
+
+def create_township(name: str) -> Township:
+    township = Township(name=name)
+    db.session.add(township)
+    db.session.flush()
+    return township
+
+
+def create_village(township: Township, name: str, profile: RuleProfile | None = None) -> Village:
+    village = Village(township=township, name=name, rule_profile=profile or RuleProfile.national_default())
+    db.session.add(village)
+    db.session.flush()
+    return village
+
+
+def household_for(village: Village, number: str) -> Household:
+    household = db.session.scalar(
+        select(Household).where(Household.village_id == village.id, Household.number == number)
+    )
+    if household is None:
+        household = Household(village=village, number=number)
+        db.session.add(household)
+        db.session.flush()
+    return household
+
+
+def update_rule_profile(village: Village, actor: Person, values: dict) -> RuleProfile:
+    """Edit the village's rule profile; the national default is never edited in place —
+    the village gets its own copy first."""
+    profile = village.rule_profile
+    if profile.is_national_default:
+        copy = RuleProfile(name=f"{village.township.name}{village.name} #{village.id}")
+        for f in RuleProfile.EDITABLE_FIELDS:
+            setattr(copy, f, getattr(profile, f))
+        db.session.add(copy)
+        village.rule_profile = copy
+        profile = copy
+    old = {f: getattr(profile, f) for f in RuleProfile.EDITABLE_FIELDS}
+    for f in RuleProfile.EDITABLE_FIELDS:
+        if f in values:
+            setattr(profile, f, values[f])
+    db.session.flush()
+    record_event("rule_profile.updated", actor=actor, village_id=village.id, obj=profile,
+                 payload={"before": old, "after": {f: getattr(profile, f) for f in RuleProfile.EDITABLE_FIELDS}})
+    return profile
+
+
+# People and roles -----------------------------------------------------------------------
+
+def grant_role(person: Person, role: str, *, actor: Person | None, village: Village | None = None,
+               township: Township | None = None) -> RoleGrant:
+    if role in VILLAGE_ROLES:
+        if village is None:
+            raise AccountError(_("A village role needs a village."))
+        scope = {"village_id": village.id, "township_id": None}
+    elif role in TOWNSHIP_ROLES:
+        if township is None:
+            raise AccountError(_("The overseer role needs a township."))
+        scope = {"village_id": None, "township_id": township.id}
+    elif role in GLOBAL_ROLES:
+        scope = {"village_id": None, "township_id": None}
+    else:
+        raise AccountError(_("Unknown role."))
+    for g in person.roles:
+        if g.role == role and g.village_id == scope["village_id"] and g.township_id == scope["township_id"]:
+            return g
+    grant = RoleGrant(person=person, role=role, **scope)
+    db.session.add(grant)
+    db.session.flush()
+    record_event("role.granted", actor=actor, village_id=scope["village_id"], township_id=scope["township_id"],
+                 obj=person, payload={"role": role})
+    return grant
+
+
+def revoke_role(person: Person, role: str, *, actor: Person, village: Village) -> None:
+    for g in list(person.roles):
+        if g.role == role and g.village_id == village.id:
+            person.roles.remove(g)
+            db.session.flush()
+            record_event("role.revoked", actor=actor, village_id=village.id, obj=person, payload={"role": role})
+
+
+@dataclass
+class PersonData:
+    name: str
+    phone: str
+    household: str | None = None
+    gender: str | None = None
+    birth_date: date | None = None
+    roles: list[str] = field(default_factory=lambda: ["villager"])
+
+
+def check_person_data(data: PersonData, seen_phones: set[str] | None = None) -> list[str]:
+    """What is wrong with one person's data, as messages for the committee member."""
+    problems = []
+    if not data.name.strip():
+        problems.append(_("the name is empty"))
+    elif len(data.name) > 40:
+        problems.append(_("the name is longer than 40 characters"))
+    if not valid_phone(data.phone):
+        problems.append(_("the phone number must be 11 digits starting with 1"))
+    elif find_person_by_phone(data.phone) is not None or (seen_phones is not None and data.phone in seen_phones):
+        problems.append(_("the phone number %(phone)s is already registered", phone=data.phone))
+    if data.gender not in (None, "F", "M"):
+        problems.append(_("gender must be F or M"))
+    bad_roles = [r for r in data.roles if r not in VILLAGE_ROLES]
+    if bad_roles:
+        problems.append(_("unknown role: %(roles)s", roles=", ".join(bad_roles)))
+    if data.birth_date and data.birth_date > date.today():
+        problems.append(_("the birth date is in the future"))
+    return problems
+
+
+def register_person(village: Village, data: PersonData, *, actor: Person | None) -> Person:
+    """Register one person of the village (by a committee member, or the demo loader).
+
+    :raises AccountError: with every problem, when the data is not acceptable.
+    """
+    problems = check_person_data(data)
+    if problems:
+        raise AccountError("; ".join(problems))
+    household = household_for(village, data.household) if data.household else None
+    person = Person(village=village, household=household, name=data.name.strip(), phone=data.phone,
+                    gender=data.gender, birth_date=data.birth_date)
+    db.session.add(person)
+    db.session.flush()
+    record_event("person.registered", actor=actor, village_id=village.id, obj=person,
+                 payload={"household": data.household})
+    for role in data.roles or ["villager"]:
+        grant_role(person, role, actor=actor, village=village)
+    return person
+
+
+CSV_COLUMNS = ("name", "phone", "household", "gender", "birth_date", "roles")
+CSV_HEADER_ALIASES = {
+    "姓名": "name", "手机号": "phone", "电话": "phone", "户号": "household", "性别": "gender",
+    "出生日期": "birth_date", "角色": "roles",
+}
+GENDER_ALIASES = {"女": "F", "男": "M", "f": "F", "m": "M", "F": "F", "M": "M", "": None}
+ROLE_ALIASES = {"村民": "villager", "村民代表": "representative", "党员": "party_member",
+                "两委成员": "committee_member", "监委会成员": "supervisor", "文书": "clerk"}
+
+
+def _decode(raw: bytes) -> str:
+    # Excel in China saves CSV as GBK; others save UTF-8, often with a BOM.
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise AccountError(_("The file is not a text (CSV) file."))
+
+
+@dataclass
+class ImportResult:
+    created: list[Person]
+    errors: list[tuple[int, str]]
+
+
+def import_people_csv(village: Village, raw: bytes, *, actor: Person) -> ImportResult:
+    """Register everyone in a CSV file, or nobody: every bad row is reported by its line
+    number and, if there is any, nothing is stored."""
+    text = _decode(raw)
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        return ImportResult([], [(1, _("The file is empty."))])
+    columns = [CSV_HEADER_ALIASES.get(h.strip(), h.strip().lower()) for h in header]
+    missing = [c for c in ("name", "phone") if c not in columns]
+    if missing:
+        return ImportResult([], [(1, _("The first line must name the columns; missing: %(cols)s",
+                                       cols=", ".join(missing)))])
+    rows: list[tuple[int, PersonData]] = []
+    errors: list[tuple[int, str]] = []
+    seen: set[str] = set()
+    for line_no, values in enumerate(reader, start=2):
+        if not any(v.strip() for v in values):
+            continue
+        row = dict(zip(columns, (v.strip() for v in values)))
+        problems = []
+        birth = None
+        if row.get("birth_date"):
+            try:
+                birth = date.fromisoformat(row["birth_date"].replace("/", "-"))
+            except ValueError:
+                problems.append(_("the birth date must look like 1960-05-01"))
+        gender_raw = row.get("gender", "")
+        gender = GENDER_ALIASES.get(gender_raw, gender_raw)
+        roles = [ROLE_ALIASES.get(r.strip(), r.strip()) for r in re.split(r"[;；、|]", row.get("roles", "")) if r.strip()]
+        data = PersonData(name=row.get("name", ""), phone=normalise_phone(row.get("phone")),
+                          household=row.get("household") or None, gender=gender, birth_date=birth,
+                          roles=roles or ["villager"])
+        problems += check_person_data(data, seen)
+        seen.add(data.phone)
+        if problems:
+            errors.append((line_no, "; ".join(problems)))
+        else:
+            rows.append((line_no, data))
+    if errors:
+        return ImportResult([], errors)
+    if not rows:
+        return ImportResult([], [(2, _("The file has no people in it."))])
+    created = [register_person(village, data, actor=actor) for _line, data in rows]
+    record_event("people.imported", actor=actor, village_id=village.id, payload={"count": len(created)})
+    return ImportResult(created, [])
+
+
+# Sign-in ----------------------------------------------------------------------------------
+
+def authenticate(phone: str, password: str) -> Person | None:
+    person = find_person_by_phone(phone)
+    ok = verify_password(person.password_hash if person else None, password)
+    if person is None or not ok or not person.active:
+        return None
+    return person
+
+
+def set_password(person: Person, password: str) -> None:
+    """:raises AccountError: when the password is too short or too common."""
+    problem = password_problem(password, person.phone, person.name)
+    if problem:
+        raise AccountError(problem)
+    person.password_hash = hash_password(password)
+    person.rotate_session_token()  # every other session of this person ends
+    db.session.flush()
+
+
+def sign_out(person: Person) -> None:
+    """Make every cookie issued so far useless (not only this browser's)."""
+    person.rotate_session_token()
+    db.session.flush()
+
+
+def issue_one_time_code(phone: str) -> None:
+    """Send a 6-digit code if the number is registered; say nothing either way."""
+    person = find_person_by_phone(phone)
+    if person is None or not person.active:
+        return
+    code = f"{secrets.randbelow(10**6):06d}"
+    minutes = current_app.config["ONE_TIME_CODE_MINUTES"]
+    db.session.add(OneTimeCode(person=person, code_hash=hash_password(code),
+                               expires_at=utcnow() + timedelta(minutes=minutes)))
+    db.session.flush()
+    send_message(person.phone, _("Gongyi sign-in code: %(code)s (valid for %(minutes)d minutes). "
+                                 "Do not tell it to anyone.", code=code, minutes=minutes))
+
+
+MAX_CODE_ATTEMPTS = 5
+
+
+def redeem_one_time_code(phone: str, code: str) -> Person | None:
+    """The person whose newest unused, unexpired code this is; the code is used up."""
+    person = find_person_by_phone(phone)
+    if person is None:
+        return None
+    now = utcnow()
+    otc = db.session.scalar(
+        select(OneTimeCode).where(OneTimeCode.person_id == person.id, OneTimeCode.used_at.is_(None),
+                                  OneTimeCode.expires_at > now).order_by(OneTimeCode.id.desc())
+    )
+    if otc is None or otc.attempts >= MAX_CODE_ATTEMPTS:
+        return None
+    if not verify_password(otc.code_hash, (code or "").strip()):
+        otc.attempts += 1
+        db.session.flush()
+        return None
+    otc.used_at = now
+    db.session.flush()
+    return person
+
+
+def set_preferences(person: Person, *, language: str | None = None, large_text: bool | None = None) -> None:
+    if language is not None:
+        person.language = language
+    if large_text is not None:
+        person.large_text = large_text
+    db.session.flush()

@@ -1,0 +1,177 @@
+"""Sign-in, sign-out, one-time codes, passwords, and the village's register of people."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from app.accounts import services
+from app.accounts.forms import (
+    ROLE_LABELS, CodeLoginForm, ImportPeopleForm, LoginForm, RegisterPersonForm, RequestCodeForm,
+    SetPasswordForm,
+)
+from app.accounts.models import Person, Village
+from app.accounts.permissions import can_manage_people
+from app.extensions import db, limiter, login_manager
+from app.main.views import safe_next
+from app.permissions import require
+
+bp = Blueprint("accounts", __name__)
+
+
+def init_login(app):
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None  # the sign-in page says why on its own
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def _load(user_id: str):
+        pid, _sep, token = user_id.partition(":")
+        if not pid.isdigit() or not token:
+            return None
+        person = db.session.get(Person, int(pid))
+        if person is None or person.session_token != token or not person.active:
+            return None
+        return person
+
+    @app.context_processor
+    def _role_labels():
+        return {"ROLE_LABELS": ROLE_LABELS}
+
+
+def _phone_key() -> str:
+    return "account:" + services.normalise_phone(request.form.get("phone"))
+
+
+def _limit(name: str):
+    return lambda: current_app.config[name]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_limit("LOGIN_LIMIT_PER_ADDRESS"), methods=["POST"], scope="login-address")
+@limiter.limit(_limit("LOGIN_LIMIT_PER_ACCOUNT"), key_func=_phone_key, methods=["POST"], scope="login-account")
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        person = services.authenticate(form.phone.data, form.password.data)
+        if person is not None:
+            login_user(person, remember=form.remember.data)
+            return redirect(safe_next(request.args.get("next"), url_for("main.home")))
+        form.password.errors.append(_("The phone number or the password is not right."))
+    return render_template("accounts/login.html", form=form), (200 if request.method == "GET" or not form.errors else 400)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    services.sign_out(current_user)
+    db.session.commit()
+    logout_user()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/code", methods=["GET", "POST"])
+@limiter.limit(_limit("LOGIN_LIMIT_PER_ADDRESS"), methods=["POST"], scope="code-address")
+@limiter.limit(_limit("CODE_LIMIT_PER_ACCOUNT"), key_func=_phone_key, methods=["POST"], scope="code-account")
+def request_code():
+    """First sign-in or forgotten password: a one-time code by text message."""
+    form = RequestCodeForm()
+    if form.validate_on_submit():
+        services.issue_one_time_code(form.phone.data)
+        db.session.commit()
+        flash(_("If this number is registered, a code is on its way. It is valid for 15 minutes."), "info")
+        return redirect(url_for("accounts.code_login", phone=form.phone.data))
+    return render_template("accounts/request_code.html", form=form), (400 if form.errors else 200)
+
+
+@bp.route("/code/enter", methods=["GET", "POST"])
+@limiter.limit(_limit("LOGIN_LIMIT_PER_ADDRESS"), methods=["POST"], scope="code-enter-address")
+@limiter.limit(_limit("LOGIN_LIMIT_PER_ACCOUNT"), key_func=_phone_key, methods=["POST"], scope="code-enter-account")
+def code_login():
+    form = CodeLoginForm()
+    if request.method == "GET" and request.args.get("phone"):
+        form.phone.data = services.normalise_phone(request.args["phone"])
+    if form.validate_on_submit():
+        person = services.redeem_one_time_code(form.phone.data, form.code.data)
+        db.session.commit()
+        if person is not None:
+            login_user(person, remember=False)
+            flash(_("You are signed in. Please choose your password now."), "info")
+            return redirect(url_for("accounts.set_password"))
+        form.code.errors.append(_("The code is not right or has expired. You can ask for a new one."))
+    return render_template("accounts/code_login.html", form=form), (400 if form.errors else 200)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def set_password():
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.set_password(current_user, form.password.data)
+        except services.AccountError as exc:
+            form.password.errors.append(str(exc))
+        else:
+            db.session.commit()
+            login_user(current_user._get_current_object(), remember=True)  # new token: new cookie here only
+            flash(_("Your password is saved."), "info")
+            return redirect(url_for("main.home"))
+    return render_template("accounts/set_password.html", form=form), (400 if form.errors else 200)
+
+
+def _village_or_404(village_id: int) -> Village:
+    return db.get_or_404(Village, village_id)
+
+
+@bp.route("/villages/<int:village_id>/people", methods=["GET", "POST"])
+@login_required
+def people(village_id: int):
+    village = _village_or_404(village_id)
+    require(can_manage_people(current_user, village))
+    form = RegisterPersonForm()
+    if form.validate_on_submit():
+        data = services.PersonData(name=form.name.data, phone=form.phone.data, household=form.household.data or None,
+                                   gender=form.gender.data or None, birth_date=form.birth_date.data,
+                                   roles=form.roles.data or ["villager"])
+        try:
+            person = services.register_person(village, data, actor=current_user)
+        except services.AccountError as exc:
+            form.phone.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("%(name)s is registered. They can sign in with a code sent to %(phone)s.",
+                    name=person.name, phone=person.phone), "info")
+            return redirect(url_for("accounts.people", village_id=village.id))
+    people_list = db.session.scalars(
+        select(Person).where(Person.village_id == village.id).order_by(Person.household_id, Person.id)
+    ).all()
+    return render_template("accounts/people.html", village=village, form=form, people=people_list,
+                           import_form=ImportPeopleForm()), (400 if form.errors else 200)
+
+
+@bp.route("/villages/<int:village_id>/people/import", methods=["POST"])
+@login_required
+def import_people(village_id: int):
+    village = _village_or_404(village_id)
+    require(can_manage_people(current_user, village))
+    form = ImportPeopleForm()
+    errors: list[tuple[int, str]] = []
+    if form.validate_on_submit():
+        try:
+            result = services.import_people_csv(village, form.file.data.read(), actor=current_user)
+        except services.AccountError as exc:
+            errors = [(1, str(exc))]
+        else:
+            errors = result.errors
+            if not errors:
+                db.session.commit()
+                flash(_("%(n)d people were registered.", n=len(result.created)), "info")
+                return redirect(url_for("accounts.people", village_id=village.id))
+            db.session.rollback()
+    else:
+        errors = [(0, e) for e in form.file.errors]
+    return render_template("accounts/import_errors.html", village=village, errors=errors, import_form=form), 400

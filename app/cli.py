@@ -1,0 +1,43 @@
+"""Command-line tools: flask --app wsgi seed-demo | audit verify | …"""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Blueprint
+
+from app.extensions import db
+
+bp = Blueprint("cli", __name__, cli_group=None)
+
+
+@bp.cli.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Only when the database has nobody in it yet.")
+def seed_demo_command(if_empty: bool):
+    """Load the demo township, villages, people and proposals (idempotent)."""
+    from app.demo import database_is_empty, seed_demo
+
+    if if_empty and not database_is_empty():
+        click.echo("Demo data not loaded: the database already has people in it.")
+        return
+    result = seed_demo()
+    db.session.commit()
+    click.echo(f"Demo data loaded ({result['created']} new people).")
+
+
+audit = click.Group("audit", help="The audit chain.")
+bp.cli.add_command(audit)
+
+
+@audit.command("verify")
+def audit_verify():
+    """Check every event's hash and link; exit 1 naming the first broken event."""
+    from app.records.audit import verify_chain
+
+    report = verify_chain()
+    if report.ok:
+        click.echo(f"Audit chain intact: {report.checked} events checked.")
+        return
+    click.echo(f"Audit chain BROKEN at event seq={report.broken_seq} (id={report.broken_id}): "
+               f"{report.problem}. {report.checked} events before it are intact.", err=True)
+    sys.exit(1)

@@ -1,0 +1,64 @@
+"""Database engine tuning: SQLite pragmas and write transactions that take the lock first.
+
+On SQLite a transaction that reads first and writes later can fail with "database is
+locked" when another writer got in between (a deferred transaction cannot wait for the
+lock once it holds a read snapshot). So every transaction that may write starts with
+BEGIN IMMEDIATE: it waits (busy timeout) for the write lock *before* reading. Requests
+that only read (GET/HEAD/OPTIONS) use a plain deferred BEGIN so readers never queue
+behind writers; code that must write during a GET calls `write_transaction()` first.
+"""
+from __future__ import annotations
+
+import contextvars
+from contextlib import contextmanager
+
+from flask import has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+_force_write = contextvars.ContextVar("gongyi_force_write", default=False)
+_READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def _wants_write_lock() -> bool:
+    if _force_write.get():
+        return True
+    if has_request_context():
+        return request.method not in _READ_METHODS
+    return True  # CLI commands, tests, background jobs
+
+
+def tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    """Set WAL, synchronous=FULL, a busy timeout and lock-first transactions."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Let SQLAlchemy (not the driver) emit BEGIN, so we choose which kind.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cur.execute("PRAGMA foreign_keys = ON")
+        if engine.url.database not in (None, "", ":memory:"):
+            cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = FULL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write_lock() else "BEGIN")
+
+
+@contextmanager
+def write_transaction(session):
+    """End the current (read) transaction and run the block in one that holds the write
+    lock from its first statement; commits on success, rolls back on error."""
+    session.rollback()
+    token = _force_write.set(True)
+    try:
+        yield session
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    finally:
+        _force_write.reset(token)

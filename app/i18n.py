@@ -1,0 +1,33 @@
+"""Language choice: the signed-in person's preference, else the cookie, else zh-Hans."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, current_app, has_request_context, request
+from flask_login import current_user
+
+LANG_COOKIE = "lang"
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if getattr(current_user, "is_authenticated", False) and current_user.language in languages:
+        return current_user.language
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in languages:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def translation_directories(app: Flask) -> str:
+    """Every area keeps its catalogue beside its code (app/<area>/translations), so
+    areas can be worked on without touching one shared file; Flask-Babel merges them."""
+    root = Path(app.root_path)
+    dirs = [root / "translations"] + sorted(p for p in root.glob("*/translations") if p.is_dir())
+    return ";".join(str(d) for d in dirs)
+
+
+def html_lang(locale: str) -> str:
+    return "zh-Hans" if str(locale).startswith("zh") else "en"

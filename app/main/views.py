@@ -1,0 +1,127 @@
+"""Home page, health check, language and text-size switches, error pages."""
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import text
+
+from app.extensions import db
+from app.i18n import LANG_COOKIE, html_lang
+from app.main.menu import home_links
+from app.main.static_files import static_url
+from app.permissions import template_permissions
+
+bp = Blueprint("main", __name__)
+
+TEXT_COOKIE = "large_text"
+
+
+def safe_next(target: str | None, fallback: str) -> str:
+    """Only same-site relative paths, never another host."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return fallback
+
+
+def large_text_on() -> bool:
+    if getattr(current_user, "is_authenticated", False):
+        return bool(current_user.large_text)
+    return request.cookies.get(TEXT_COOKIE) == "1"
+
+
+@bp.get("/")
+def home():
+    return render_template("main/home.html")
+
+
+@bp.get("/healthz")
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # the database does not answer
+        return jsonify({"status": "error"}), 503
+    return jsonify({"status": "ok"})
+
+
+@bp.post("/language")
+def set_language():
+    lang = request.form.get("lang", "")
+    back = safe_next(request.form.get("next"), url_for("main.home"))
+    if lang not in current_app.config["LANGUAGES"]:
+        return redirect(back)
+    if current_user.is_authenticated:
+        from app.accounts.services import set_preferences
+
+        set_preferences(current_user, language=lang)
+        db.session.commit()
+    response = redirect(back)
+    response.set_cookie(LANG_COOKIE, lang, max_age=int(timedelta(days=365).total_seconds()),
+                        httponly=True, samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
+
+
+@bp.post("/text-size")
+def set_text_size():
+    """长辈模式: large text, remembered for the person (or this phone, before sign-in)."""
+    on = request.form.get("large") == "1"
+    back = safe_next(request.form.get("next"), url_for("main.home"))
+    if current_user.is_authenticated:
+        from app.accounts.services import set_preferences
+
+        set_preferences(current_user, large_text=on)
+        db.session.commit()
+    response = redirect(back)
+    response.set_cookie(TEXT_COOKIE, "1" if on else "0", max_age=int(timedelta(days=365).total_seconds()),
+                        httponly=True, samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
+
+
+def init_template_globals(app):
+    @app.context_processor
+    def _globals():
+        locale = get_locale()
+        return {
+            **template_permissions(),
+            "html_lang": html_lang(str(locale)),
+            "current_locale": str(locale),
+            "large_text": large_text_on(),
+            "static_url": static_url,
+            "home_links": home_links,
+        }
+
+
+ERRORS = {
+    400: (_l("Bad request"), _l("Something in the request was not right. Please go back and try again.")),
+    403: (_l("Not allowed"), _l("You do not have permission to see this page or do this.")),
+    404: (_l("Not found"), _l("This page does not exist, or it is not yours to see.")),
+    405: (_l("Not allowed"), _l("This page cannot be used that way.")),
+    413: (_l("Too large"), _l("The file or text you sent is too large.")),
+    429: (_l("Too many tries"), _l("Too many attempts in a short time. Please wait a few minutes and try again.")),
+    500: (_l("Something went wrong"), _l("Something went wrong on our side. Nothing you entered was lost; please try again.")),
+}
+
+
+def render_error(code: int, message: str | None = None):
+    title, default = ERRORS.get(code, ERRORS[500])
+    return render_template("errors/error.html", code=code, title=title,
+                           message=message or default), code
+
+
+def init_errors(app):
+    for code in ERRORS:
+        app.register_error_handler(code, lambda e, c=code: render_error(c))
+
+    @app.errorhandler(CSRFError)
+    def _csrf(e):
+        # Only reached when the session itself is gone (the token never expires by time).
+        return render_error(400, _("This page was open too long or you were signed out. "
+                                   "Please go back, reload the page and press the button again."))

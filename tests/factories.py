@@ -1,0 +1,52 @@
+"""Factories for tests: make_village, make_user, …; each flushes, never commits."""
+from __future__ import annotations
+
+import itertools
+from datetime import date
+
+from app.accounts import services
+from app.accounts.models import Person, Township, Village
+from app.accounts.passwords import hash_password
+from app.extensions import db
+
+PASSWORD = "correct-horse-battery"
+_seq = itertools.count(1)
+
+
+def make_township(name: str | None = None) -> Township:
+    return services.create_township(name or f"测试镇{next(_seq)}")
+
+
+def make_village(township: Township | None = None, name: str | None = None) -> Village:
+    return services.create_village(township or make_township(), name or f"测试村{next(_seq)}")
+
+
+def _phone() -> str:
+    return f"137{next(_seq):08d}"
+
+
+def make_user(roles=("villager",), village: Village | None = None, *, township: Township | None = None,
+              name: str | None = None, phone: str | None = None, gender: str | None = None,
+              birth_date: date | None = date(1970, 1, 1), household: str | None = None,
+              password: str = PASSWORD) -> Person:
+    """A person with the given roles; village roles in `village` (made if needed),
+    "overseer" in `township` (the village's township if not given), "admin" global."""
+    roles = list(roles)
+    village_roles = [r for r in roles if r not in ("overseer", "admin")]
+    if village_roles and village is None:
+        village = make_village(township)
+    person = Person(village=village if village_roles else None, name=name or f"村民{next(_seq)}",
+                    phone=phone or _phone(), gender=gender, birth_date=birth_date)
+    if household and village is not None:
+        person.household = services.household_for(village, household)
+    person.password_hash = hash_password(password)
+    db.session.add(person)
+    db.session.flush()
+    for role in village_roles:
+        services.grant_role(person, role, actor=None, village=village)
+    if "overseer" in roles:
+        services.grant_role(person, "overseer", actor=None,
+                            township=township or (village.township if village else make_township()))
+    if "admin" in roles:
+        services.grant_role(person, "admin", actor=None)
+    return person
