@@ -50,3 +50,22 @@ def make_user(roles=("villager",), village: Village | None = None, *, township: 
     if "admin" in roles:
         services.grant_role(person, "admin", actor=None)
     return person
+
+
+def make_proposal(stage: str = "draft", village: Village | None = None, author: Person | None = None, *,
+                  title: str = "修村口道路", body: str = "用集体收入修缮村口至小学的道路。",
+                  matter_category: str | None = "general", deciding_body: str = "villagers_assembly"):
+    """A proposal with one version, put straight into `stage` (test set-up only: the
+    running app moves stages only through the engine)."""
+    from app.deliberation.models import Proposal, ProposalVersion
+
+    if author is None:
+        author = make_user(["committee_member"], village)
+    village = village or author.village
+    proposal = Proposal(village=village, title=title, matter_category=matter_category, deciding_body=deciding_body,
+                        stage=stage, created_by=author)
+    db.session.add(proposal)
+    db.session.flush()
+    db.session.add(ProposalVersion(proposal=proposal, number=1, title=title, body=body, created_by=author))
+    db.session.flush()
+    return proposal

@@ -1,6 +1,6 @@
 """Keep the per-area zh_Hans catalogues in step with the code.
 
-    python tools/i18n.py update   # extract each area's strings into its catalogue
+    python tools/i18n.py update [AREA]  # extract strings into the catalogues (AREA: voting, shared, …)
     python tools/i18n.py missing  # list strings without a Chinese translation (exit 1 if any)
     python tools/i18n.py fill FILE.json  # set translations from {"msgid": "msgstr", ...}
 
@@ -31,7 +31,7 @@ def areas() -> dict[Path, list[Path]]:
         app / "translations": [p for p in app.glob("*.py")] + [app / "main", app / "accounts"]
         + [ROOT / "templates" / t for t in SHARED_TEMPLATES],
     }
-    for area in ("deliberation", "voting", "records"):
+    for area in ("deliberation", "consultation", "voting", "records"):
         if (app / area).is_dir():
             result[app / area / "translations"] = [app / area, ROOT / "templates" / area]
     return result
@@ -71,8 +71,10 @@ def _write(path: Path, catalog: Catalog) -> None:
         write_po(fh, catalog, width=100, sort_output=True, omit_header=False)
 
 
-def update() -> None:
+def update(only: str | None = None) -> None:
     for cat_dir, sources in areas().items():
+        if only and cat_dir.parent.name != only and not (only == "shared" and cat_dir.parent.name == "app"):
+            continue
         template = _extract(sources)
         path = _po_path(cat_dir)
         old = _read(path)
@@ -114,7 +116,7 @@ def fill(json_file: str) -> None:
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else "missing"
     if command == "update":
-        update()
+        update(sys.argv[2] if len(sys.argv) > 2 else None)
     elif command == "missing":
         sys.exit(1 if missing() else 0)
     elif command == "fill":
