@@ -1,0 +1,86 @@
+"""What other areas may ask of voting (the engine's guards, the record export)."""
+from __future__ import annotations
+
+from flask_babel import get_locale
+from sqlalchemy import select
+
+from app.deliberation.hooks import NO_POLL, PollOutcome
+from app.extensions import db
+from app.voting.models import Poll
+
+
+def latest_poll(proposal, stage: str) -> Poll | None:
+    return db.session.scalar(select(Poll).where(Poll.proposal_id == proposal.id, Poll.stage == stage)
+                             .order_by(Poll.id.desc()).limit(1))
+
+
+def poll_outcome(proposal, stage: str) -> PollOutcome:
+    """The latest poll of this proposal for this stage (NO_POLL if none)."""
+    poll = latest_poll(proposal, stage)
+    if poll is None:
+        return NO_POLL
+    tally = poll.tally
+    summary = ""
+    if tally is not None:
+        try:
+            summary = tally.words(str(get_locale() or "zh"))
+        except Exception:  # no request or app context: the Chinese words
+            summary = tally.words_zh
+    return PollOutcome(exists=True, is_open=not poll.is_closed, closed=poll.is_closed,
+                       quorum_met=bool(poll.quorum_met), passed=bool(poll.passed), summary=summary)
+
+
+def poll_records(proposal) -> list[dict]:
+    """Every poll of the proposal for the record export: window, rule, roster size,
+    tally snapshot, receipts after close. Never a choice of a secret poll's voter."""
+    polls = db.session.scalars(select(Poll).where(Poll.proposal_id == proposal.id).order_by(Poll.id))
+    return [poll_record(p) for p in polls]
+
+
+def open_choices(poll: Poll) -> dict[str, str]:
+    """unit key → choice, for an open (non-secret) poll only."""
+    from app.voting.models import Ballot
+
+    if poll.secret:
+        return {}
+    return dict(db.session.execute(select(Ballot.voter_key, Ballot.choice).where(Ballot.poll_id == poll.id)).all())
+
+
+def participations(poll: Poll):
+    from app.voting.models import Participation
+
+    return list(db.session.scalars(select(Participation).where(Participation.poll_id == poll.id)
+                                   .order_by(Participation.unit_key)))
+
+
+def receipts(poll: Poll) -> list[str]:
+    """The published receipt list (after close only), sorted so it carries no order."""
+    if not poll.is_closed:
+        return []
+    return sorted(p.receipt for p in participations(poll))
+
+
+def poll_record(poll: Poll) -> dict:
+    """One poll as a stable, machine-readable record."""
+    choices = open_choices(poll) if poll.is_closed else {}
+    parts = participations(poll)
+    record = {
+        "id": poll.id, "proposal_id": poll.proposal_id, "stage": poll.stage, "version_id": poll.version_id,
+        "electorate": poll.electorate, "secret": poll.secret, "status": poll.status,
+        "opens_at": poll.opens_at.isoformat(), "closes_at": poll.closes_at.isoformat(),
+        "closed_at": poll.closed_at.isoformat() if poll.closed_at else None,
+        "rule": poll.rule.to_dict(), "tally": poll.tally.to_dict() if poll.tally else None,
+        "roster": [{"person_id": e.person_id, "name": e.name, "gender": e.gender, "household_id": e.household_id}
+                   for e in poll.roster],
+        "took_part": [{"person_id": p.cast_by_id, "name": p.cast_by.name, "channel": p.channel,
+                       "entered_by_id": p.entered_by_id, **({"choice": choices[p.unit_key]}
+                                                            if p.unit_key in choices else {})}
+                      for p in parts],
+        "receipts": receipts(poll),
+        "meeting": None,
+    }
+    if poll.meeting is not None:
+        m = poll.meeting
+        record["meeting"] = {"opened_at": m.opened_at.isoformat(), "place": m.place, "minutes": m.minutes,
+                             "attendance": [a.person_id for a in m.attendance]}
+    return record

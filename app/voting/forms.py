@@ -1,0 +1,61 @@
+"""Forms of the voting area (every one carries the CSRF token)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateTimeLocalField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+CHOICE_LABELS = {"yes": _l("Yes, I agree"), "no": _l("No, I disagree"), "abstain": _l("I abstain")}
+CHOICE_SHORT = {"yes": _l("Yes"), "no": _l("No"), "abstain": _l("Abstain")}
+
+
+class ChoiceForm(FlaskForm):
+    """Step one (pick) and step two (cast) share the field; the step is the URL."""
+
+    choice = HiddenField(validators=[DataRequired()])
+
+    def validate_choice(self, field):
+        from wtforms.validators import ValidationError
+
+        if field.data not in CHOICE_LABELS:
+            raise ValidationError(_l("Please choose yes, no or abstain."))
+
+
+class OpenPollForm(FlaskForm):
+    closes_at = DateTimeLocalField(_l("Voting closes at"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
+    secret = BooleanField(_l("Secret ballot (nobody can see who chose what)"), default=True)
+    household_mode = BooleanField(_l("One ballot per household (any adult member may cast it)"))
+
+
+class CloseForm(FlaskForm):
+    pass
+
+
+class MeetingOpenForm(FlaskForm):
+    place = StringField(_l("Place of the meeting"), validators=[Optional(), Length(max=120)])
+
+
+class SignInForm(FlaskForm):
+    person_id = IntegerField(validators=[InputRequired()])
+
+
+class HallBallotForm(ChoiceForm):
+    person_id = IntegerField(validators=[InputRequired()])
+
+
+class MinutesForm(FlaskForm):
+    minutes = TextAreaField(_l("Minutes of the meeting"), validators=[DataRequired(), Length(max=20000)])
+
+
+class ReceiptLookupForm(FlaskForm):
+    class Meta:
+        csrf = False  # a read-only lookup by GET
+
+    code = StringField(_l("Your receipt code"), validators=[DataRequired(), Length(max=20)])
+
+
+def default_closing(now: datetime) -> datetime:
+    return (now + timedelta(days=1)).replace(second=0, microsecond=0)

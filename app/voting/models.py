@@ -1,0 +1,206 @@
+"""Polls (表决), their frozen rosters (应到会名单), participations, ballots, receipts and
+hybrid meetings.
+
+Secrecy (DESIGN.md §3, docs/voting-security.md): who took part lives in
+`poll_participation`; what was chosen lives in `ballot`. For a secret poll the ballot
+is keyed by an HMAC of the voting unit under `Poll.secret_key`, which is set to NULL
+when the poll closes; ballot ids are random and the ballot table has no timestamp and
+no insertion order (on SQLite it is a WITHOUT ROWID table clustered by the random id).
+"""
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.accounts.models import Household, Person, utcnow
+from app.extensions import db
+
+CHOICES = ("yes", "no", "abstain")
+CHANNELS = ("online", "in_person")
+# Electorate kinds: who is on the roster and what one ballot stands for.
+ELECTORATES = ("committees", "party_members", "adult_villagers", "households", "representatives")
+VOTING_STAGES = ("committee_deliberation", "member_review", "villager_resolution")
+
+
+def random_id() -> str:
+    return secrets.token_hex(16)
+
+
+class Poll(db.Model):
+    """表决: one vote of one body on one exact version of a proposal."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"), index=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("village.id"), index=True)
+    stage: Mapped[str] = mapped_column(db.String(40))
+    version_id: Mapped[int] = mapped_column(ForeignKey("proposal_version.id"))
+    electorate: Mapped[str] = mapped_column(db.String(20))
+    secret: Mapped[bool] = mapped_column(default=False)
+    opens_at: Mapped[datetime]
+    closes_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(db.String(10), default="open")
+    # The rule applied, frozen at opening (tally.Rule as JSON), and its words.
+    rule_json: Mapped[str] = mapped_column(db.Text)
+    # Per-poll HMAC key of a secret poll; destroyed (NULL) at close.
+    secret_key: Mapped[str | None] = mapped_column(db.String(64))
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    closed_at: Mapped[datetime | None]
+    # The closing snapshot (tally.Tally as JSON) and its main facts as columns.
+    tally_json: Mapped[str | None] = mapped_column(db.Text)
+    quorum_met: Mapped[bool | None]
+    passed: Mapped[bool | None]
+
+    proposal = relationship("Proposal")
+    version = relationship("ProposalVersion")
+    village = relationship("Village")
+    opened_by: Mapped[Person | None] = relationship(foreign_keys=[opened_by_id])
+    closed_by: Mapped[Person | None] = relationship(foreign_keys=[closed_by_id])
+    roster: Mapped[list["RosterEntry"]] = relationship(back_populates="poll", order_by="RosterEntry.id")
+    meeting: Mapped["Meeting | None"] = relationship(back_populates="poll", uselist=False)
+
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'closed')", name="status_values"),
+        CheckConstraint("electorate IN ('committees', 'party_members', 'adult_villagers', 'households', "
+                        "'representatives')", name="electorate_values"),
+        CheckConstraint("stage IN ('committee_deliberation', 'member_review', 'villager_resolution')",
+                        name="stage_values"),
+        CheckConstraint("closes_at > opens_at", name="window_order"),
+    )
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == "closed"
+
+    def accepting_ballots(self, now: datetime | None = None) -> bool:
+        now = now or utcnow()
+        return self.status == "open" and self.opens_at <= now < self.closes_at
+
+    def is_due(self, now: datetime | None = None) -> bool:
+        return self.status == "open" and (now or utcnow()) >= self.closes_at
+
+    @property
+    def household_mode(self) -> bool:
+        return self.electorate == "households"
+
+    @property
+    def rule(self):
+        from app.voting.tally import Rule
+
+        return Rule.from_dict(json.loads(self.rule_json))
+
+    @property
+    def tally(self):
+        from app.voting.tally import Tally
+
+        return Tally.from_dict(json.loads(self.tally_json)) if self.tally_json else None
+
+    def roster_entry_for(self, person) -> "RosterEntry | None":
+        pid = getattr(person, "id", None)
+        return next((e for e in self.roster if e.person_id == pid), None)
+
+
+class RosterEntry(db.Model):
+    """One person on a poll's roster, copied when the poll opens (later changes to the
+    village do not change it). In household mode several adults share one unit."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"))
+    name: Mapped[str] = mapped_column(db.String(40))
+    gender: Mapped[str | None] = mapped_column(db.String(1))
+    # What one counted ballot stands for: "p<person id>" or "h<household id>".
+    unit_key: Mapped[str] = mapped_column(db.String(24))
+
+    poll: Mapped[Poll] = relationship(back_populates="roster")
+    person: Mapped[Person] = relationship()
+    household: Mapped[Household | None] = relationship()
+
+    __table_args__ = (UniqueConstraint("poll_id", "person_id", name="uq_roster_entry_person"),)
+
+
+class Participation(db.Model):
+    """That a voting unit took part (not how): one row per unit, never two, by the
+    unique constraint. Holds the channel, who cast it last, who entered it (clerk) and
+    the receipt code (回执码) published after close."""
+
+    __tablename__ = "poll_participation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id"), index=True)
+    unit_key: Mapped[str] = mapped_column(db.String(24))
+    cast_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    channel: Mapped[str] = mapped_column(db.String(10), default="online")
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    receipt: Mapped[str] = mapped_column(db.String(20))
+    times_cast: Mapped[int] = mapped_column(default=1)
+
+    cast_by: Mapped[Person] = relationship(foreign_keys=[cast_by_id])
+    entered_by: Mapped[Person | None] = relationship(foreign_keys=[entered_by_id])
+
+    __table_args__ = (
+        UniqueConstraint("poll_id", "unit_key", name="uq_poll_participation_unit"),
+        CheckConstraint("channel IN ('online', 'in_person')", name="channel_values"),
+    )
+
+
+class Ballot(db.Model):
+    """One counted ballot per voting unit (unique constraint). For a secret poll
+    `voter_key` is HMAC(poll secret, unit key); for an open poll it is the unit key.
+    No timestamp, no sequence: the random id is the only order."""
+
+    id: Mapped[str] = mapped_column(db.String(32), primary_key=True, default=random_id)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id"))
+    voter_key: Mapped[str] = mapped_column(db.String(64))
+    choice: Mapped[str] = mapped_column(db.String(8))
+
+    __table_args__ = (
+        UniqueConstraint("poll_id", "voter_key", name="uq_ballot_voter"),
+        CheckConstraint("choice IN ('yes', 'no', 'abstain')", name="choice_values"),
+        {"sqlite_with_rowid": False},
+    )
+
+
+class Meeting(db.Model):
+    """A hybrid meeting (会议) for a poll: sign-in, in-hall ballots, minutes."""
+
+    __tablename__ = "poll_meeting"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id"), unique=True)
+    opened_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    place: Mapped[str | None] = mapped_column(db.String(120))
+    minutes: Mapped[str | None] = mapped_column(db.Text)
+    minutes_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    minutes_at: Mapped[datetime | None]
+
+    poll: Mapped[Poll] = relationship(back_populates="meeting")
+    opened_by: Mapped[Person] = relationship(foreign_keys=[opened_by_id])
+    attendance: Mapped[list["Attendance"]] = relationship(back_populates="meeting", order_by="Attendance.id")
+
+    def attended(self, person) -> bool:
+        return any(a.person_id == person.id for a in self.attendance)
+
+
+class Attendance(db.Model):
+    """签到: a roster member signed in at the meeting by the clerk."""
+
+    __tablename__ = "poll_attendance"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("poll_meeting.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    signed_in_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    signed_in_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    meeting: Mapped[Meeting] = relationship(back_populates="attendance")
+    person: Mapped[Person] = relationship(foreign_keys=[person_id])
+
+    __table_args__ = (UniqueConstraint("meeting_id", "person_id", name="uq_attendance_person"),)

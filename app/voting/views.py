@@ -1,0 +1,356 @@
+"""Voting pages: the voter's page (phone first), results and receipts, opening and
+closing polls, the clerk's hybrid meeting page, and the close-due-polls command."""
+from __future__ import annotations
+
+import click
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import format_datetime, to_user_timezone, to_utc
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app.accounts.models import Person, utcnow
+from app.extensions import db
+from app.htmx import is_partial_request, render_page_or_partial
+from app.main.menu import Link, menu_provider
+from app.permissions import require
+from app.voting import api, services
+from app.voting.forms import (
+    CHOICE_LABELS, CHOICE_SHORT, ChoiceForm, CloseForm, HallBallotForm, MeetingOpenForm, MinutesForm,
+    OpenPollForm, ReceiptLookupForm, SignInForm, default_closing,
+)
+from app.voting.models import Participation, Poll, RosterEntry
+from app.voting.permissions import (
+    can_close_poll, can_open_poll, can_run_meeting, can_see_choices, can_view_poll, can_vote,
+)
+
+bp = Blueprint("voting", __name__, cli_group=None)
+
+RECEIPTS_KEY = "voting_receipts"
+
+
+def _poll_or_404(poll_id: int) -> Poll:
+    poll = db.session.get(Poll, poll_id)
+    if poll is None or not can_view_poll(current_user, poll):
+        abort(404)  # another village's poll does not exist for this person
+    return poll
+
+
+def _my_participation(poll: Poll) -> Participation | None:
+    entry = poll.roster_entry_for(current_user)
+    if entry is None:
+        return None
+    return db.session.scalar(select(Participation).where(Participation.poll_id == poll.id,
+                                                         Participation.unit_key == entry.unit_key))
+
+
+def _diff_url(poll: Poll) -> str | None:
+    """Link to the lead's "what changed" page when it exists and there is a change."""
+    version = poll.version
+    if version is None or version.number <= 1 or "deliberation.version_diff" not in current_app.view_functions:
+        return None
+    return url_for("deliberation.version_diff", proposal_id=poll.proposal_id, a=version.number - 1, b=version.number)
+
+
+def _proposal_url(proposal) -> str | None:
+    if "deliberation.proposal_detail" in current_app.view_functions:
+        return url_for("deliberation.proposal_detail", proposal_id=proposal.id)
+    return None
+
+
+def chart_bars(tally) -> list[dict]:
+    """Bar lengths for the server-drawn SVG chart, in whole pixels of a 200 px track."""
+    rows = [("yes", tally.yes), ("no", tally.no), ("abstain", tally.abstain),
+            ("absent", tally.roster - tally.took_part)]
+    top = max(tally.roster, 1)
+    return [{"key": k, "count": n, "width": (n * 200) // top} for k, n in rows]
+
+
+def _context(poll: Poll, **extra) -> dict:
+    return {"poll": poll, "proposal": poll.proposal, "version": poll.version, "tally": poll.tally,
+            "participation": _my_participation(poll), "diff_url": _diff_url(poll),
+            "proposal_url": _proposal_url(poll.proposal), "choice_labels": CHOICE_LABELS,
+            "choice_short": CHOICE_SHORT, "form": ChoiceForm(), "close_form": CloseForm(),
+            "chart_bars": chart_bars, "receipt": None, "confirm": None, **extra}
+
+
+@bp.get("/polls")
+@login_required
+def my_polls():
+    """Polls of my village: those I can vote in first."""
+    if current_user.village_id is None:
+        abort(404)
+    polls = list(db.session.scalars(select(Poll).where(Poll.village_id == current_user.village_id)
+                                    .order_by(Poll.status.desc(), Poll.closes_at.desc()).limit(50)))
+    return render_template("voting/my_polls.html", polls=polls)
+
+
+@bp.get("/polls/<int:poll_id>")
+@login_required
+def poll_detail(poll_id: int):
+    poll = _poll_or_404(poll_id)
+    if services.close_if_due(poll):
+        poll = db.session.get(Poll, poll_id)
+    receipts = session.get(RECEIPTS_KEY) or {}
+    receipt = receipts.pop(str(poll.id), None)  # shown once
+    if receipt is not None:
+        session[RECEIPTS_KEY] = receipts
+    return render_page_or_partial("voting/poll_detail.html", "voting/_ballot.html", **_context(poll, receipt=receipt))
+
+
+@bp.post("/polls/<int:poll_id>/confirm")
+@login_required
+def confirm_choice(poll_id: int):
+    """Step one of two: show the chosen answer before it is cast (works without JS)."""
+    poll = _poll_or_404(poll_id)
+    require(can_vote(current_user, poll))
+    form = ChoiceForm()
+    if not form.validate_on_submit():
+        flash(_("Please choose yes, no or abstain."), "error")
+        return redirect(url_for("voting.poll_detail", poll_id=poll.id))
+    return render_page_or_partial("voting/poll_detail.html", "voting/_ballot.html",
+                                  **_context(poll, confirm=form.choice.data))
+
+
+@bp.post("/polls/<int:poll_id>/cast")
+@login_required
+def cast(poll_id: int):
+    poll = _poll_or_404(poll_id)
+    require(can_vote(current_user, poll))
+    form = ChoiceForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        receipt = services.cast_ballot(poll, current_user, form.choice.data)
+    except services.VotingError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("voting.poll_detail", poll_id=poll_id))
+    db.session.commit()
+    if is_partial_request():
+        return render_page_or_partial("voting/poll_detail.html", "voting/_ballot.html",
+                                      **_context(db.session.get(Poll, poll_id), receipt=receipt))
+    session[RECEIPTS_KEY] = {**(session.get(RECEIPTS_KEY) or {}), str(poll_id): receipt}
+    return redirect(url_for("voting.poll_detail", poll_id=poll_id))
+
+
+@bp.get("/polls/<int:poll_id>/receipts")
+@login_required
+def receipts(poll_id: int):
+    """The published receipt list after close (never with choices); look up your code."""
+    poll = _poll_or_404(poll_id)
+    services.close_if_due(poll)
+    poll = db.session.get(Poll, poll_id)
+    form = ReceiptLookupForm(request.args)
+    codes = api.receipts(poll)
+    found = None
+    if request.args.get("code") and form.validate():
+        found = form.code.data.strip().upper() in codes
+    choices = api.open_choices(poll) if can_see_choices(current_user, poll) else {}
+    return render_template("voting/receipts.html", poll=poll, proposal=poll.proposal, codes=codes, form=form,
+                           found=found, parts=api.participations(poll), choices=choices,
+                           choice_short=CHOICE_SHORT)
+
+
+@bp.get("/polls/<int:poll_id>/record.json")
+@login_required
+def poll_export(poll_id: int):
+    poll = _poll_or_404(poll_id)
+    return jsonify(api.poll_record(poll))
+
+
+@bp.post("/proposals/<int:proposal_id>/polls")
+@login_required
+def open_poll(proposal_id: int):
+    from app.deliberation.models import Proposal
+    from app.accounts.permissions import can_view_village
+
+    proposal = db.session.get(Proposal, proposal_id)
+    if proposal is None or not can_view_village(current_user, proposal.village):
+        abort(404)
+    require(can_open_poll(current_user, proposal))
+    form = OpenPollForm()
+    back = _proposal_url(proposal) or url_for("voting.my_polls")
+    if not form.validate_on_submit():
+        flash(_("Please give the closing time."), "error")
+        return redirect(back)
+    try:
+        poll = services.open_poll(proposal, current_user, closes_at=to_utc(form.closes_at.data),
+                                  secret=form.secret.data, household_mode=form.household_mode.data)
+    except services.VotingError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(back)
+    db.session.commit()
+    flash(_("The poll is open."), "info")
+    return redirect(url_for("voting.poll_detail", poll_id=poll.id))
+
+
+@bp.post("/polls/<int:poll_id>/close")
+@login_required
+def close(poll_id: int):
+    poll = _poll_or_404(poll_id)
+    require(can_close_poll(current_user, poll))
+    if not CloseForm().validate_on_submit():
+        abort(400)
+    try:
+        services.close_poll(poll, actor=current_user)
+    except services.close_errors() as exc:  # a closed poll, or the engine refusing the move
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("voting.poll_detail", poll_id=poll_id))
+    db.session.commit()
+    flash(_("The poll is closed and counted."), "info")
+    return redirect(url_for("voting.poll_detail", poll_id=poll_id))
+
+
+# The clerk's hybrid meeting page
+
+def _meeting_context(poll: Poll) -> dict:
+    parts = {p.unit_key: p for p in api.participations(poll)}
+    return {"poll": poll, "proposal": poll.proposal, "meeting": poll.meeting, "parts": parts,
+            "open_form": MeetingOpenForm(), "sign_form": SignInForm(), "ballot_form": HallBallotForm(),
+            "minutes_form": MinutesForm(data={"minutes": poll.meeting.minutes if poll.meeting else ""}),
+            "choice_short": CHOICE_SHORT}
+
+
+@bp.get("/polls/<int:poll_id>/meeting")
+@login_required
+def meeting(poll_id: int):
+    poll = _poll_or_404(poll_id)
+    require(can_run_meeting(current_user, poll) or (poll.meeting is not None and can_view_poll(current_user, poll)))
+    return render_page_or_partial("voting/meeting.html", "voting/_meeting_roster.html", **_meeting_context(poll))
+
+
+def _meeting_action(poll_id: int):
+    poll = _poll_or_404(poll_id)
+    require(can_run_meeting(current_user, poll))
+    return poll
+
+
+def _after_meeting_action(poll: Poll):
+    if is_partial_request():
+        return render_page_or_partial("voting/meeting.html", "voting/_meeting_roster.html",
+                                      **_meeting_context(db.session.get(Poll, poll.id)))
+    return redirect(url_for("voting.meeting", poll_id=poll.id))
+
+
+@bp.post("/polls/<int:poll_id>/meeting/open")
+@login_required
+def meeting_open(poll_id: int):
+    poll = _meeting_action(poll_id)
+    form = MeetingOpenForm()
+    if not form.validate_on_submit():
+        abort(400)
+    services.open_meeting(poll, current_user, place=form.place.data or None)
+    db.session.commit()
+    return redirect(url_for("voting.meeting", poll_id=poll.id))
+
+
+@bp.post("/polls/<int:poll_id>/meeting/sign-in")
+@login_required
+def meeting_sign_in(poll_id: int):
+    poll = _meeting_action(poll_id)
+    form = SignInForm()
+    person = db.session.get(Person, form.person_id.data or 0) if form.validate_on_submit() else None
+    if person is None or poll.meeting is None:
+        abort(400)
+    try:
+        services.sign_in(poll.meeting, person, current_user)
+    except services.VotingError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("voting.meeting", poll_id=poll.id))
+    db.session.commit()
+    return _after_meeting_action(poll)
+
+
+@bp.post("/polls/<int:poll_id>/meeting/ballot")
+@login_required
+def meeting_ballot(poll_id: int):
+    """The clerk enters an in-hall ballot for a signed-in attendee (channel recorded)."""
+    poll = _meeting_action(poll_id)
+    form = HallBallotForm()
+    person = db.session.get(Person, form.person_id.data or 0) if form.validate_on_submit() else None
+    if person is None:
+        abort(400)
+    try:
+        services.cast_ballot(poll, person, form.choice.data, channel="in_person", entered_by=current_user)
+    except services.VotingError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("voting.meeting", poll_id=poll.id))
+    db.session.commit()
+    flash(_("In-hall ballot of %(name)s recorded.", name=person.name), "info")
+    return _after_meeting_action(poll)
+
+
+@bp.post("/polls/<int:poll_id>/meeting/minutes")
+@login_required
+def meeting_minutes(poll_id: int):
+    poll = _poll_or_404(poll_id)
+    from app.accounts.permissions import has_village_role
+
+    require(poll.meeting is not None and (has_village_role(current_user, poll.village, "clerk")
+                                          or has_village_role(current_user, poll.village, "committee_member")))
+    form = MinutesForm()
+    if not form.validate_on_submit():
+        flash(_("Please write the minutes."), "error")
+        return redirect(url_for("voting.meeting", poll_id=poll.id))
+    services.record_minutes(poll.meeting, form.minutes.data, current_user)
+    db.session.commit()
+    flash(_("The minutes are saved."), "info")
+    return redirect(url_for("voting.meeting", poll_id=poll.id))
+
+
+@bp.app_template_global()
+def format_dt(value) -> str:
+    """A stored UTC time in the reader's time zone and language."""
+    return format_datetime(value, "short") if value else ""
+
+
+ELECTORATE_LABELS = {
+    "committees": _l("the members of the two village committees"),
+    "party_members": _l("the village's Party members"),
+    "adult_villagers": _l("all adult villagers (18 and over)"),
+    "households": _l("every household (one ballot each)"),
+    "representatives": _l("the villager representatives"),
+}
+
+
+@bp.app_context_processor
+def _voting_labels():
+    from app.deliberation.stages import STAGE_LABELS
+
+    return {"ELECTORATE_LABELS": ELECTORATE_LABELS, "STAGE_LABELS": STAGE_LABELS}
+
+
+@bp.app_template_global()
+def voting_section(proposal) -> dict:
+    """What the proposal page's voting section needs (see _proposal_section.html)."""
+    from app.deliberation.models import Proposal  # noqa: F401  (type only)
+
+    polls = list(db.session.scalars(select(Poll).where(Poll.proposal_id == proposal.id).order_by(Poll.id.desc())))
+    now_local = to_user_timezone(default_closing(utcnow())).replace(tzinfo=None)
+    form = OpenPollForm(formdata=None, data={"closes_at": now_local,
+                                             "secret": proposal.stage != "member_review"})
+    return {"polls": polls, "open_form": form, "current": next((p for p in polls if p.stage == proposal.stage), None)}
+
+
+@menu_provider
+def _voting_links(user):
+    if not getattr(user, "is_authenticated", False) or user.village_id is None:
+        return []
+    open_for_me = db.session.scalar(
+        select(Poll.id).join(RosterEntry, RosterEntry.poll_id == Poll.id)
+        .where(RosterEntry.person_id == user.id, Poll.status == "open").limit(1))
+    label = _("Vote now") if open_for_me else _("Votes and results")
+    return [Link(label, url_for("voting.my_polls"))]
+
+
+@bp.cli.command("close-due-polls")
+def close_due_polls_command():
+    """Close every poll whose closing time has passed, tally it, move the proposal on."""
+    closed = services.close_due_polls()
+    click.echo(f"{len(closed)} poll(s) closed" + (f": {', '.join(map(str, closed))}" if closed else "."))
