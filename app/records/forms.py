@@ -1,0 +1,41 @@
+"""Forms of the records area (CSRF on every one)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, MultipleFileField
+from wtforms import BooleanField, RadioField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+
+class ObjectionForm(FlaskForm):
+    body = TextAreaField(_l("Your objection"), validators=[DataRequired(), Length(max=4000)])
+
+
+class AnswerForm(FlaskForm):
+    answer = TextAreaField(_l("Answer of the supervision committee"), validators=[DataRequired(), Length(max=4000)])
+    upheld = RadioField(_l("Is the objection valid?"), choices=[("yes", _l("Valid (upheld)")),
+                                                                ("no", _l("Not valid (not upheld)"))],
+                        validators=[DataRequired()])
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
+
+
+class ReportForm(FlaskForm):
+    body = TextAreaField(_l("Report"), validators=[DataRequired(), Length(max=8000)])
+    final = BooleanField(_l("This is the final result report"))
+    photos = MultipleFileField(_l("Photos (JPEG, PNG or WebP, at most 5 MB each)"))
+
+
+class OpinionForm(FlaskForm):
+    opinion = TextAreaField(_l("Opinion of the supervision committee"), validators=[DataRequired(), Length(max=4000)])
+
+
+class FilingForm(FlaskForm):
+    comment = TextAreaField(_l("Filing comment"), validators=[DataRequired(), Length(max=4000)])
+
+
+__all__ = ["ObjectionForm", "AnswerForm", "ReasonForm", "ReportForm", "OpinionForm", "FilingForm",
+           "FileField", "StringField"]

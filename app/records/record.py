@@ -1,0 +1,152 @@
+"""A proposal's complete record (档案) as one stable JSON document — the public contract
+for archives and other tools, documented field by field in docs/record-format.md."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import or_, select
+
+from app.extensions import db
+from app.records.models import AuditEvent, Filing, Objection, Report
+
+FORMAT_VERSION = "1.0"
+OWN_OBJECTS = ("objection", "report", "filing")
+
+
+def _t(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") + "Z" if value is not None else None
+
+
+def _person(p) -> dict | None:
+    return {"id": p.id, "name": p.name} if p is not None else None
+
+
+def export_polls(proposal) -> list[dict]:
+    try:
+        from app.voting import api
+    except ModuleNotFoundError as exc:  # the voting area is not installed
+        if exc.name not in ("app.voting.api",):
+            raise
+        return []
+    return api.export_polls(proposal)
+
+
+def export_threads(proposal) -> list[dict]:
+    try:
+        from app.consultation import api
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("app.consultation.api",):
+            raise
+        return []
+    return api.export_threads(proposal)
+
+
+def export_disagreements(proposal) -> list[dict]:
+    try:
+        from app.consultation import api
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("app.consultation.api",):
+            raise
+        return []
+    return api.export_disagreements(proposal)
+
+
+def objections_of(proposal) -> list[Objection]:
+    return list(db.session.scalars(select(Objection).where(Objection.proposal_id == proposal.id)
+                                   .order_by(Objection.id)))
+
+
+def reports_of(proposal) -> list[Report]:
+    return list(db.session.scalars(select(Report).where(Report.proposal_id == proposal.id).order_by(Report.id)))
+
+
+def filing_of(proposal) -> Filing | None:
+    return db.session.scalar(select(Filing).where(Filing.proposal_id == proposal.id))
+
+
+def audit_events_of(proposal) -> list[AuditEvent]:
+    """The proposal's own events and those of anything that names it in its payload
+    (`"proposal_id": N`, as every area writes it), in chain order."""
+    pid = proposal.id
+    return list(db.session.scalars(select(AuditEvent).where(or_(
+        (AuditEvent.object_type == "proposal") & (AuditEvent.object_id == pid),
+        AuditEvent.payload.like(f'%"proposal_id":{pid},%'),
+        AuditEvent.payload.like(f'%"proposal_id":{pid}}}%'),
+    )).order_by(AuditEvent.seq)))
+
+
+def objection_dict(o: Objection) -> dict:
+    return {"id": o.id, "status": o.status, "body": o.body, "author": _person(o.author),
+            "filed_at": _t(o.filed_at), "reply_due_at": _t(o.reply_due_at), "answer": o.answer,
+            "upheld": o.upheld, "answered_by": _person(o.answered_by), "answered_at": _t(o.answered_at),
+            "overdue": o.is_overdue()}
+
+
+def report_dict(r: Report) -> dict:
+    return {"id": r.id, "kind": r.kind, "body": r.body, "author": _person(r.author), "posted_at": _t(r.posted_at),
+            "photos": [{"id": p.id, "content_type": p.content_type, "size": p.size, "sha256": p.sha256}
+                       for p in r.photos],
+            "opinion": ({"text": r.opinion, "by": _person(r.opinion_by), "at": _t(r.opinion_at)}
+                        if r.opinion_at else None)}
+
+
+def build_record(proposal) -> dict:
+    """The complete record, built from the database only."""
+    filing = filing_of(proposal)
+    events = audit_events_of(proposal)
+    seq_of = {e.id: e.seq for e in events}
+    return {
+        "format_version": FORMAT_VERSION,
+        "proposal": {
+            "id": proposal.id, "village_id": proposal.village_id, "village": proposal.village.name,
+            "township_id": proposal.village.township_id, "township": proposal.village.township.name,
+            "title": proposal.title, "matter_category": proposal.matter_category,
+            "deciding_body": proposal.deciding_body, "authorisation_id": proposal.authorisation_id,
+            "stage": proposal.stage, "stage_entered_at": _t(proposal.stage_entered_at),
+            "stage_deadline": _t(proposal.stage_deadline), "created_at": _t(proposal.created_at),
+            "created_by": _person(proposal.created_by),
+            "assembly_announced_at": _t(proposal.assembly_announced_at),
+            "party_plan_sent_at": _t(proposal.party_plan_sent_at),
+            "frozen_version": proposal.frozen_version.number if proposal.frozen_version else None,
+        },
+        "versions": [{"number": v.number, "title": v.title, "body": v.body, "note": v.note,
+                      "created_by": _person(v.created_by), "created_at": _t(v.created_at)}
+                     for v in proposal.versions],
+        "stage_history": [{"from": h.from_stage, "to": h.to_stage, "at": _t(h.at), "actor": _person(h.actor),
+                           "reason": h.reason, "audit_seq": seq_of.get(h.audit_event_id)} for h in proposal.history],
+        "polls": export_polls(proposal),
+        "threads": export_threads(proposal),
+        "disagreements": export_disagreements(proposal),
+        "objections": [objection_dict(o) for o in objections_of(proposal)],
+        "reports": [report_dict(r) for r in reports_of(proposal)],
+        "filing": ({"overseer": _person(filing.overseer), "comment": filing.comment, "filed_at": _t(filing.filed_at)}
+                   if filing else None),
+        "audit": [{"seq": e.seq, "at": _t(e.at), "kind": e.kind, "actor_id": e.actor_id,
+                   "object_type": e.object_type, "object_id": e.object_id, "payload": json.loads(e.payload),
+                   "prev_hash": e.prev_hash, "hash": e.hash} for e in events],
+    }
+
+
+def record_json(proposal) -> str:
+    return json.dumps(build_record(proposal), ensure_ascii=False, indent=2, default=str)
+
+
+def sign_in_roster(proposal) -> dict:
+    """Who should sign in at the proposal's latest meeting: the frozen roster of its
+    latest poll when there is one, else the village's registered people."""
+    from app.accounts.models import Person
+
+    try:
+        from app.voting.models import Poll
+    except ModuleNotFoundError:
+        Poll = None
+    if Poll is not None:
+        poll = db.session.scalar(select(Poll).where(Poll.proposal_id == proposal.id).order_by(Poll.id.desc()))
+        if poll is not None:
+            return {"title": poll.stage, "people": [
+                {"name": e.name, "household": e.household.number if e.household else None} for e in poll.roster]}
+    people = db.session.scalars(select(Person).where(Person.village_id == proposal.village_id, Person.active.is_(True))
+                                .order_by(Person.id))
+    return {"title": "", "people": [{"name": p.name, "household": p.household.number if p.household else None}
+                                    for p in people]}

@@ -1,0 +1,60 @@
+"""The public notice board (公示栏) of a village: posted resolutions and implementation
+results, readable without signing in, each with a QR code for phones and an A4 print view."""
+from __future__ import annotations
+
+import segno
+from flask import abort, render_template, url_for
+from markupsafe import Markup
+from sqlalchemy import select
+
+from app.accounts.models import Village
+from app.extensions import db
+from app.records.permissions import BOARD_STAGES
+from app.records.views import bp
+
+
+def board_proposals(village) -> list:
+    from app.deliberation.models import Proposal
+
+    return list(db.session.scalars(select(Proposal).where(Proposal.village_id == village.id,
+                                                          Proposal.stage.in_(BOARD_STAGES))
+                                   .order_by(Proposal.stage_entered_at.desc())))
+
+
+def qr_svg(url: str) -> Markup:
+    """An inline SVG QR code (no script, no external image; the CSP allows it)."""
+    svg = segno.make(url, error="m").svg_inline(scale=4, border=2, dark="#000", light="#fff")
+    return Markup(svg)
+
+
+def _board_item(village_id: int, proposal_id: int):
+    from app.deliberation.models import Proposal
+
+    proposal = db.session.get(Proposal, proposal_id)
+    if proposal is None or proposal.village_id != village_id or proposal.stage not in BOARD_STAGES:
+        abort(404)
+    return proposal
+
+
+@bp.get("/board/<int:village_id>")
+def board(village_id: int):
+    village = db.session.get(Village, village_id) or abort(404)
+    return render_template("records/board.html", village=village, proposals=board_proposals(village))
+
+
+@bp.get("/board/<int:village_id>/<int:proposal_id>")
+def board_item(village_id: int, proposal_id: int):
+    proposal = _board_item(village_id, proposal_id)
+    url = url_for("records.board_item", village_id=village_id, proposal_id=proposal.id, _external=True)
+    return render_template("records/board_item.html", village=proposal.village, proposal=proposal, qr=qr_svg(url),
+                           url=url)
+
+
+@bp.get("/board/<int:village_id>/print")
+def board_print(village_id: int):
+    village = db.session.get(Village, village_id) or abort(404)
+    items = []
+    for p in board_proposals(village):
+        url = url_for("records.board_item", village_id=village.id, proposal_id=p.id, _external=True)
+        items.append((p, qr_svg(url), url))
+    return render_template("records/board_print.html", village=village, items=items)

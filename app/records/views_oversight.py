@@ -1,0 +1,227 @@
+"""The township's pages (dashboard, filing, chain check), the record API and the
+exports (JSON, PDF, CSV, paper forms), and the export-record command."""
+from __future__ import annotations
+
+import csv
+import io
+import sys
+
+import click
+from flask import Response, abort, flash, jsonify, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app.accounts.models import Township, Village
+from app.extensions import db
+from app.permissions import require
+from app.records import dashboard, services
+from app.records.forms import FilingForm
+from app.records.permissions import (can_check_chain, can_file_record, can_list_records, can_oversee_township,
+                                     can_view_record, PUBLIC_STAGES)
+from app.records.record import build_record, record_json
+from app.records.views import _form_errors, bp, load_proposal
+
+
+# Township dashboard (乡镇) ----------------------------------------------------------
+
+@bp.get("/oversight")
+@login_required
+def oversight():
+    townships = dashboard.townships_for(current_user)
+    require(bool(townships))
+    if len(townships) == 1:
+        return redirect(url_for("records.township_dashboard", township_id=townships[0].id))
+    return render_template("records/oversight.html", townships=townships)
+
+
+@bp.get("/oversight/townships/<int:township_id>")
+@login_required
+def township_dashboard(township_id: int):
+    township = db.session.get(Township, township_id) or abort(404)
+    require(can_oversee_township(current_user, township))
+    return render_template("records/dashboard.html", township=township, rows=dashboard.township_rows(township))
+
+
+@bp.post("/proposals/<int:proposal_id>/filing")
+@login_required
+def file_record(proposal_id: int):
+    from app.deliberation.engine import InvalidTransition
+
+    proposal = load_proposal(proposal_id)
+    require(can_file_record(current_user, proposal))
+    form = FilingForm()
+    if not form.validate_on_submit():
+        _form_errors(form)
+        return redirect(url_for("records.proposal_records", proposal_id=proposal.id))
+    try:
+        services.file_record(proposal, current_user, form.comment.data)
+    except (services.RecordsError, InvalidTransition) as exc:
+        db.session.rollback()
+        flash(str(exc.args[0]), "error")
+        return redirect(url_for("records.proposal_records", proposal_id=proposal.id))
+    db.session.commit()
+    flash(_("The record was filed and archived."), "info")
+    return redirect(url_for("records.township_dashboard", township_id=proposal.village.township_id))
+
+
+@bp.get("/oversight/audit")
+@login_required
+def chain_check():
+    from app.records.audit import verify_chain
+
+    require(can_check_chain(current_user))
+    report = verify_chain()
+    return render_template("records/chain_check.html", report=report), (200 if report.ok else 409)
+
+
+# The record API (v1) -------------------------------------------------------------------
+
+def _api_user_or_401():
+    if not current_user.is_authenticated:
+        abort(Response('{"error": "sign in first"}', 401, mimetype="application/json"))
+
+
+def _api_json(status: int, message: str):
+    return jsonify({"error": message}), status
+
+
+def visible_proposals(village):
+    """The village's proposals this person may read the record of."""
+    from app.deliberation.models import Proposal
+
+    rows = db.session.scalars(select(Proposal).where(Proposal.village_id == village.id).order_by(Proposal.id))
+    return [p for p in rows if can_view_record(current_user, p)]
+
+
+@bp.get("/api/v1/villages/<int:village_id>/proposals")
+def api_proposals(village_id: int):
+    _api_user_or_401()
+    village = db.session.get(Village, village_id)
+    if village is None or not can_list_records(current_user, village):
+        return _api_json(404, "not found")
+    return jsonify({"village_id": village.id, "proposals": [
+        {"id": p.id, "title": p.title, "stage": p.stage} for p in visible_proposals(village)]})
+
+
+def _readable_proposal(proposal_id: int):
+    from app.deliberation.models import Proposal
+
+    proposal = db.session.get(Proposal, proposal_id)
+    if proposal is None:
+        return None, 404
+    if not can_view_record(current_user, proposal):
+        from app.accounts.permissions import can_view_village
+
+        return None, (403 if can_view_village(current_user, proposal.village) else 404)
+    return proposal, 200
+
+
+@bp.get("/api/v1/proposals/<int:proposal_id>/record")
+def api_record(proposal_id: int):
+    _api_user_or_401()
+    proposal, status = _readable_proposal(proposal_id)
+    if proposal is None:
+        return _api_json(status, "not allowed" if status == 403 else "not found")
+    body = record_json(proposal)
+    services.note_export(proposal, current_user, "json")
+    db.session.commit()
+    return Response(body, mimetype="application/json")
+
+
+@bp.cli.command("export-record")
+@click.argument("proposal_id", type=int)
+def export_record_command(proposal_id: int):
+    """Print one proposal's complete record as JSON (an audit event notes the export)."""
+    from app.deliberation.models import Proposal
+
+    proposal = db.session.get(Proposal, proposal_id)
+    if proposal is None:
+        click.echo(f"No proposal {proposal_id}.", err=True)
+        sys.exit(1)
+    click.echo(record_json(proposal))
+    services.note_export(proposal, None, "json-cli")
+    db.session.commit()
+
+
+# Exports for people: PDF, CSV, paper forms ---------------------------------------------
+
+def _record_or_abort(proposal_id: int):
+    if not current_user.is_authenticated:
+        abort(401)
+    proposal, status = _readable_proposal(proposal_id)
+    if proposal is None:
+        abort(status)
+    return proposal
+
+
+@bp.get("/proposals/<int:proposal_id>/record.pdf")
+@login_required
+def record_pdf(proposal_id: int):
+    from app.records.pdf import record_pdf as make_pdf
+
+    proposal = _record_or_abort(proposal_id)
+    data = make_pdf(build_record(proposal))
+    services.note_export(proposal, current_user, "pdf")
+    db.session.commit()
+    return Response(data, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="record-{proposal.id}.pdf"', "Cache-Control": "no-store"})
+
+
+@bp.get("/villages/<int:village_id>/proposals.csv")
+@login_required
+def proposals_csv(village_id: int):
+    village = db.session.get(Village, village_id)
+    if village is None or not can_list_records(current_user, village):
+        abort(404)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", "title", "matter_category", "deciding_body", "stage", "stage_entered_at", "overdue"])
+    for p in visible_proposals(village):
+        writer.writerow([p.id, p.title, p.matter_category or "", p.deciding_body, p.stage,
+                         p.stage_entered_at.isoformat(timespec="seconds"), int(p.is_overdue())])
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="village-{village.id}-proposals.csv"'})
+
+
+@bp.get("/oversight/townships/<int:township_id>/flags.csv")
+@login_required
+def flags_csv(township_id: int):
+    township = db.session.get(Township, township_id) or abort(404)
+    require(can_oversee_township(current_user, township))
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["village_id", "village", "proposal_id", "title", "stage", "flag", "detail"])
+    for row in dashboard.township_rows(township):
+        for flag in row.village_flags:
+            writer.writerow([row.village.id, row.village.name, "", "", "", flag.code, flag.detail])
+        for item in row.flagged:
+            for flag in item.flags:
+                writer.writerow([row.village.id, row.village.name, item.proposal.id, item.proposal.title,
+                                 item.proposal.stage, flag.code, flag.detail])
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="township-{township.id}-flags.csv"'})
+
+
+FORMS = {
+    "proposal": "提议表", "minutes": "商议记录", "sign_in": "签到表", "ballot": "表决票",
+    "resolution": "决议书", "notice": "公示表",
+}
+
+
+@bp.get("/proposals/<int:proposal_id>/forms/<form>")
+@login_required
+def paper_form(proposal_id: int, form: str):
+    """The paper forms of the process, printed from what was entered (A4)."""
+    if form not in FORMS:
+        abort(404)
+    proposal = load_proposal(proposal_id)
+    from app.accounts.permissions import is_overseer_of, has_village_role
+
+    # The committee prints forms at every stage; others once the record is readable.
+    require(can_view_record(current_user, proposal)
+            or has_village_role(current_user, proposal.village, "committee_member")
+            or has_village_role(current_user, proposal.village, "clerk")
+            or is_overseer_of(current_user, proposal.village))
+    return render_template(f"records/forms/{form}.html", proposal=proposal, record=build_record(proposal),
+                           form_title=FORMS[form], forms=FORMS, public_stages=PUBLIC_STAGES)
