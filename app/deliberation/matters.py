@@ -41,3 +41,8 @@ MATTERS: dict[str, Matter] = {m.code: m for m in (
 
 def matter(code: str | None) -> Matter | None:
     return MATTERS.get(code or "")
+
+
+def matter_label(code: str | None) -> str:
+    m = matter(code)
+    return str(m.label) if m else str(_l("Not chosen yet"))

@@ -1,0 +1,285 @@
+"""Proposal pages: the village's list, a proposal with its timeline and blockers, the
+versions and their differences, and the committee's pages to draft and move proposals."""
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from app.accounts.models import Village
+from app.deliberation import engine, services
+from app.deliberation.diff import diff_texts, has_changes
+from app.deliberation.matters import BODY_LABELS, matter_label
+from app.deliberation.forms import DeadlineForm, NoticeForm, ProposalForm, TransitionForm
+from app.deliberation.models import ALL_STAGES, STAGES, Authorisation, Proposal
+from app.deliberation.permissions import (
+    can_create_proposal, can_edit_proposal, can_manage_proposal, can_view_proposal, can_view_proposals,
+)
+from app.deliberation.stages import STAGE_EXPLANATIONS, STAGE_ICONS, STAGE_LABELS
+from app.extensions import db
+from app.htmx import render_page_or_partial
+from app.main.menu import Link, menu_provider
+from app.permissions import require
+
+bp = Blueprint("deliberation", __name__)
+
+SUGGESTION_STATUS = {"open": _l("Collecting signatures"), "accepted": _l("Taken up"), "answered": _l("Answered")}
+
+
+@bp.app_context_processor
+def _stage_words():
+    return {"STAGE_LABELS": STAGE_LABELS, "STAGE_EXPLANATIONS": STAGE_EXPLANATIONS, "STAGE_ICONS": STAGE_ICONS,
+            "STAGES": STAGES, "BODY_LABELS": BODY_LABELS, "MATTER_LABEL": matter_label,
+            "SUGGESTION_STATUS": SUGGESTION_STATUS}
+
+
+@menu_provider
+def _links(user):
+    village = user.village
+    if village is None or not can_view_proposals(user, village):
+        return []
+    links = [Link(_("Proposals of the village"), url_for("deliberation.proposal_list", village_id=village.id)),
+             Link(_("Suggest a topic"), url_for("deliberation.suggestion_list", village_id=village.id))]
+    if can_create_proposal(user, village):
+        links.append(Link(_("Write a new proposal"), url_for("deliberation.proposal_new", village_id=village.id)))
+    return links
+
+
+def _proposal_or_404(proposal_id: int) -> Proposal:
+    proposal = db.get_or_404(Proposal, proposal_id)
+    if not can_view_proposal(current_user, proposal):
+        abort(404 if current_user.village_id != proposal.village_id else 403)
+    return proposal
+
+
+def _authorisation_choices(village_id: int):
+    auths = db.session.scalars(select(Authorisation).where(Authorisation.village_id == village_id)
+                               .order_by(Authorisation.granted_on.desc())).all()
+    return [("", _("None"))] + [(str(a.id), f"{a.granted_on} · {a.reference}") for a in auths]
+
+
+@bp.get("/villages/<int:village_id>/proposals")
+@login_required
+def proposal_list(village_id: int):
+    village = db.get_or_404(Village, village_id)
+    require(can_view_proposals(current_user, village))
+    stage = request.args.get("stage") or None
+    if stage and stage not in ALL_STAGES:
+        stage = None
+    query = select(Proposal).where(Proposal.village_id == village.id).order_by(Proposal.id.desc())
+    if stage:
+        query = query.where(Proposal.stage == stage)
+    proposals = [p for p in db.session.scalars(query) if can_view_proposal(current_user, p)]
+    counts = dict(db.session.execute(select(Proposal.stage, func.count()).where(Proposal.village_id == village.id)
+                                     .group_by(Proposal.stage)).all())
+    return render_page_or_partial("deliberation/proposal_list.html", "deliberation/_proposal_rows.html",
+                                  village=village, proposals=proposals, stage=stage, counts=counts,
+                                  all_stages=ALL_STAGES)
+
+
+@bp.route("/villages/<int:village_id>/proposals/new", methods=["GET", "POST"])
+@login_required
+def proposal_new(village_id: int):
+    village = db.get_or_404(Village, village_id)
+    require(can_create_proposal(current_user, village))
+    form = ProposalForm()
+    form.authorisation_id.choices = _authorisation_choices(village.id)
+    if form.validate_on_submit():
+        try:
+            proposal = services.create_proposal(village, current_user, title=form.title.data, body=form.body.data,
+                                                matter_category=form.matter_category.data,
+                                                deciding_body=form.deciding_body.data)
+            if form.authorisation_id.data:
+                services.edit_draft(proposal, current_user, title=form.title.data, body=form.body.data, note=None,
+                                    matter_category=form.matter_category.data, deciding_body=form.deciding_body.data,
+                                    authorisation=db.session.get(Authorisation, int(form.authorisation_id.data)))
+        except services.DeliberationError as exc:
+            db.session.rollback()
+            form.title.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("The draft is saved."), "info")
+            return redirect(url_for("deliberation.proposal_detail", proposal_id=proposal.id))
+    return render_template("deliberation/proposal_form.html", form=form, village=village, proposal=None), \
+        (400 if form.errors else 200)
+
+
+@bp.route("/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
+@login_required
+def proposal_edit(proposal_id: int):
+    proposal = _proposal_or_404(proposal_id)
+    require(can_edit_proposal(current_user, proposal))
+    form = ProposalForm(obj=None if request.method == "POST" else proposal)
+    form.authorisation_id.choices = _authorisation_choices(proposal.village_id)
+    if request.method == "GET":
+        form.body.data = proposal.body
+        form.authorisation_id.data = str(proposal.authorisation_id or "")
+    if form.validate_on_submit():
+        auth = None
+        if form.authorisation_id.data:
+            auth = db.session.get(Authorisation, int(form.authorisation_id.data))
+            if auth is None or auth.village_id != proposal.village_id:
+                abort(400)
+        try:
+            services.edit_draft(proposal, current_user, title=form.title.data, body=form.body.data,
+                                note=form.note.data, matter_category=form.matter_category.data,
+                                deciding_body=form.deciding_body.data, authorisation=auth)
+        except services.DeliberationError as exc:
+            db.session.rollback()
+            form.body.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("The draft is saved."), "info")
+            return redirect(url_for("deliberation.proposal_detail", proposal_id=proposal.id))
+    return render_template("deliberation/proposal_form.html", form=form, village=proposal.village,
+                           proposal=proposal), (400 if form.errors else 200)
+
+
+def _timeline(proposal: Proposal):
+    """Every stage in order: done (with when and who), current, or not reached."""
+    entered = {change.to_stage: change for change in proposal.history}
+    current = engine.stage_index(proposal.stage)
+    off_path = proposal.stage in ("rejected", "withdrawn")
+    rows = []
+    for i, stage in enumerate(STAGES):
+        if off_path:
+            state = "done" if stage in entered or stage == "draft" else "todo"
+        else:
+            state = "done" if i < current else "current" if i == current else "todo"
+        rows.append({"stage": stage, "state": state, "change": entered.get(stage)})
+    if off_path:
+        rows.append({"stage": proposal.stage, "state": "current", "change": entered.get(proposal.stage)})
+    return rows
+
+
+@bp.get("/proposals/<int:proposal_id>")
+@login_required
+def proposal_detail(proposal_id: int):
+    proposal = _proposal_or_404(proposal_id)
+    return render_template("deliberation/proposal_detail.html", proposal=proposal, timeline=_timeline(proposal),
+                           blockers=engine.blockers(proposal), next_step=engine.next_step(proposal),
+                           moves=engine.available_moves(current_user, proposal), transition_form=TransitionForm(),
+                           deadline_form=DeadlineForm(), notice_form=NoticeForm())
+
+
+@bp.post("/proposals/<int:proposal_id>/move")
+@login_required
+def proposal_move(proposal_id: int):
+    proposal = _proposal_or_404(proposal_id)
+    form = TransitionForm()
+    require(form.to.data in engine.allowed_targets(proposal.stage)
+            and any(t.to == form.to.data for t in engine.available_moves(current_user, proposal)))
+    if form.validate_on_submit():
+        try:
+            engine.transition(proposal, form.to.data, current_user, form.reason.data)
+        except engine.InvalidTransition as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return render_template("deliberation/proposal_detail.html", proposal=proposal,
+                                   timeline=_timeline(proposal), blockers=engine.blockers(proposal),
+                                   next_step=engine.next_step(proposal),
+                                   moves=engine.available_moves(current_user, proposal), transition_form=form,
+                                   deadline_form=DeadlineForm(), notice_form=NoticeForm(),
+                                   refused_to=form.to.data), 400
+        db.session.commit()
+        flash(_("Done: the proposal is now in “%(stage)s”.", stage=STAGE_LABELS[proposal.stage]), "info")
+    return redirect(url_for("deliberation.proposal_detail", proposal_id=proposal.id))
+
+
+def _manage(proposal_id: int) -> Proposal:
+    proposal = _proposal_or_404(proposal_id)
+    require(can_manage_proposal(current_user, proposal))
+    return proposal
+
+
+def _done_or_error(proposal: Proposal, action, message: str):
+    try:
+        action()
+    except services.DeliberationError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(message, "info")
+    return redirect(url_for("deliberation.proposal_detail", proposal_id=proposal.id))
+
+
+def _at_start_of(day) -> datetime | None:
+    return datetime.combine(day, time(8, 0)) if day else None
+
+
+@bp.post("/proposals/<int:proposal_id>/close-topic")
+@login_required
+def proposal_close_topic(proposal_id: int):
+    proposal = _manage(proposal_id)
+    if not TransitionForm().validate_on_submit():
+        abort(400)
+    return _done_or_error(proposal, lambda: services.close_topic_consultation(proposal, current_user),
+                          _("The topic consultation is closed."))
+
+
+@bp.post("/proposals/<int:proposal_id>/announce")
+@login_required
+def proposal_announce(proposal_id: int):
+    proposal = _manage(proposal_id)
+    form = NoticeForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return _done_or_error(proposal, lambda: services.announce_assembly(proposal, current_user,
+                                                                       _at_start_of(form.when.data)),
+                          _("The announcement of the villagers' vote is recorded."))
+
+
+@bp.post("/proposals/<int:proposal_id>/party-plan")
+@login_required
+def proposal_party_plan(proposal_id: int):
+    proposal = _manage(proposal_id)
+    form = NoticeForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return _done_or_error(proposal, lambda: services.send_party_plan(proposal, current_user,
+                                                                     _at_start_of(form.when.data)),
+                          _("Sending the plan to the Party members is recorded."))
+
+
+@bp.post("/proposals/<int:proposal_id>/deadline")
+@login_required
+def proposal_deadline(proposal_id: int):
+    proposal = _manage(proposal_id)
+    form = DeadlineForm()
+    if not form.validate_on_submit():
+        flash(_("Please give the date and time like 2026-12-01 18:00."), "error")
+        return redirect(url_for("deliberation.proposal_detail", proposal_id=proposal.id))
+    return _done_or_error(proposal, lambda: services.set_stage_deadline(proposal, current_user, form.deadline.data),
+                          _("The deadline is saved."))
+
+
+@bp.get("/proposals/<int:proposal_id>/versions")
+@login_required
+def version_history(proposal_id: int):
+    proposal = _proposal_or_404(proposal_id)
+    return render_template("deliberation/versions.html", proposal=proposal)
+
+
+@bp.get("/proposals/<int:proposal_id>/diff")
+@login_required
+def version_diff(proposal_id: int):
+    proposal = _proposal_or_404(proposal_id)
+    last = proposal.current_version.number
+    a = request.args.get("a", type=int) or max(1, last - 1)
+    b = request.args.get("b", type=int) or last
+    old, new = proposal.version(a), proposal.version(b)
+    if old is None or new is None:
+        abort(404)
+    title_lines = diff_texts(old.title, new.title)
+    lines = diff_texts(old.body, new.body)
+    return render_page_or_partial("deliberation/version_diff.html", "deliberation/_diff.html", proposal=proposal,
+                                  old=old, new=new, lines=lines, title_lines=title_lines,
+                                  changed=has_changes(lines) or has_changes(title_lines))
+
+
+from app.deliberation import views_suggestions  # noqa: E402,F401  (routes on the same blueprint)

@@ -1,0 +1,153 @@
+"""Proposal pages through the browser's eyes (the test client)."""
+from datetime import timedelta
+
+import pytest
+
+from app.accounts.models import utcnow
+from app.deliberation.models import Proposal, Suggestion
+from tests.factories import make_proposal, make_user, make_village
+
+
+@pytest.fixture()
+def committee(db):
+    return make_user(["committee_member", "villager"], make_village(name="柳树村"))
+
+
+def test_pages_need_sign_in(client, db):
+    p = make_proposal(stage="topic_consultation")
+    for url in (f"/villages/{p.village_id}/proposals", f"/proposals/{p.id}", f"/proposals/{p.id}/versions",
+                f"/villages/{p.village_id}/suggestions"):
+        resp = client.get(url)
+        assert resp.status_code == 302 and "/login" in resp.location
+
+
+def test_other_village_cannot_see_proposals(db, login_as, areas):
+    p = make_proposal(stage="topic_consultation")
+    b = login_as(make_user(["committee_member"], make_village()))
+    assert b.get(f"/proposals/{p.id}").status_code == 404
+    assert b.get(f"/villages/{p.village_id}/proposals").status_code == 403
+    assert b.get(f"/proposals/{p.id}/diff?a=1&b=1").status_code == 404
+
+
+def test_villager_sees_proposal_but_not_drafts(db, login_as, areas):
+    village = make_village()
+    draft = make_proposal(stage="draft", village=village, title="草稿议题")
+    open_one = make_proposal(stage="topic_consultation", village=village, title="公开议题")
+    b = login_as(make_user(["villager"], village))
+    html = b.get(f"/villages/{village.id}/proposals").get_data(as_text=True)
+    assert "公开议题" in html and "草稿议题" not in html
+    assert b.get(f"/proposals/{draft.id}").status_code == 403
+    page = b.get(f"/proposals/{open_one.id}").get_data(as_text=True)
+    assert "议题协商" in page and "两委成员操作" not in page
+
+
+def test_overseer_of_township_sees_every_proposal(db, login_as, areas):
+    p = make_proposal(stage="draft")
+    b = login_as(make_user(["overseer"], township=p.village.township))
+    assert b.get(f"/proposals/{p.id}").status_code == 200
+
+
+def test_committee_creates_edits_and_sees_diff(db, login_as, committee, areas):
+    b = login_as(committee)
+    village = committee.village
+    b.get(f"/villages/{village.id}/proposals/new")
+    resp = b.post(f"/villages/{village.id}/proposals/new", {
+        "title": "修缮村口道路", "body": "第一段：修路。\n第二段：用集体收入。", "matter_category": "collective_income_use",
+        "deciding_body": "villagers_assembly"})
+    assert resp.status_code == 302
+    proposal = db.session.query(Proposal).filter_by(title="修缮村口道路").one()
+    b.get(f"/proposals/{proposal.id}/edit")
+    resp = b.post(f"/proposals/{proposal.id}/edit", {
+        "title": "修缮村口道路", "body": "第一段：修路，宽4米。\n第二段：用集体收入。", "matter_category": "collective_income_use",
+        "deciding_body": "villagers_assembly", "note": "写明宽度"})
+    assert resp.status_code == 302 and len(proposal.versions) == 2
+    diff = b.get(f"/proposals/{proposal.id}/diff?a=1&b=2").get_data(as_text=True)
+    assert "<ins>，宽4米</ins>" in diff and "写明宽度" in diff
+
+
+def test_edit_with_empty_text_keeps_what_was_typed(db, login_as, committee, areas):
+    b = login_as(committee)
+    p = make_proposal(stage="draft", village=committee.village)
+    b.get(f"/proposals/{p.id}/edit")
+    resp = b.post(f"/proposals/{p.id}/edit", {"title": "新的标题很长的一段话", "body": "", "deciding_body": "villagers_assembly"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "新的标题很长的一段话" in html and len(p.versions) == 1
+
+
+def test_move_is_refused_with_reasons_and_changes_nothing(db, login_as, committee, areas):
+    p = make_proposal(stage="topic_consultation", village=committee.village)
+    p.stage_deadline = utcnow() + timedelta(days=5)
+    areas.summary = False
+    b = login_as(committee)
+    b.get(f"/proposals/{p.id}")
+    resp = b.post(f"/proposals/{p.id}/move", {"to": "committee_deliberation"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "协商小结" in html
+    assert p.stage == "topic_consultation"
+
+
+def test_skipping_a_stage_through_the_page_is_refused(db, login_as, committee, areas):
+    p = make_proposal(stage="draft", village=committee.village)
+    b = login_as(committee)
+    b.get(f"/proposals/{p.id}")
+    assert b.post(f"/proposals/{p.id}/move", {"to": "villager_resolution"}).status_code == 403
+    assert p.stage == "draft"
+
+
+def test_open_and_close_topic_consultation_through_pages(db, login_as, committee, areas):
+    p = make_proposal(stage="draft", village=committee.village)
+    b = login_as(committee)
+    b.get(f"/proposals/{p.id}")
+    assert b.post(f"/proposals/{p.id}/move", {"to": "topic_consultation"}).status_code == 302
+    assert p.stage == "topic_consultation"
+    assert b.post(f"/proposals/{p.id}/close-topic", {}).status_code == 302
+    assert p.topic_consultation_closed_at is not None
+    page = b.get(f"/proposals/{p.id}").get_data(as_text=True)
+    assert "下一步" in page
+
+
+def test_villager_cannot_move_or_manage(db, login_as, areas):
+    p = make_proposal(stage="topic_consultation")
+    b = login_as(make_user(["villager"], p.village))
+    b.get(f"/proposals/{p.id}")
+    assert b.post(f"/proposals/{p.id}/move", {"to": "withdrawn", "reason": "x"}).status_code == 403
+    assert b.post(f"/proposals/{p.id}/close-topic", {}).status_code == 403
+
+
+def test_stage_filter_htmx_returns_only_rows(db, login_as, committee, areas):
+    make_proposal(stage="topic_consultation", village=committee.village, title="甲议题")
+    make_proposal(stage="draft", village=committee.village, title="乙议题")
+    b = login_as(committee)
+    url = f"/villages/{committee.village_id}/proposals?stage=draft"
+    full = b.get(url)
+    part = b.get(url, headers={"HX-Request": "true"})
+    assert "<html" in full.get_data(as_text=True)
+    body = part.get_data(as_text=True)
+    assert "<html" not in body and "乙议题" in body and "甲议题" not in body
+    assert "HX-Request" in part.headers["Vary"]
+
+
+def test_suggestion_cosigned_past_threshold_is_overdue_until_taken_up(db, login_as, areas):
+    village = make_village()
+    villagers = [make_user(["villager"], village) for _ in range(20)]
+    committee = make_user(["committee_member"], village)
+    b = login_as(villagers[0])
+    b.get(f"/villages/{village.id}/suggestions")
+    resp = b.post(f"/villages/{village.id}/suggestions", {"title": "装路灯", "body": "村东头太黑，请装路灯。"})
+    assert resp.status_code == 302
+    s = db.session.query(Suggestion).filter_by(title="装路灯").one()
+    assert len(s.signatures) == 1 and s.threshold_reached_at is None
+    b2 = login_as(villagers[1])
+    b2.get(f"/suggestions/{s.id}")
+    assert b2.post(f"/suggestions/{s.id}/cosign", {}).status_code == 302
+    # 2 of 21 adult villagers (the committee member is not a villager here) is under one tenth; the third reaches it
+    b3 = login_as(villagers[2])
+    b3.get(f"/suggestions/{s.id}")
+    b3.post(f"/suggestions/{s.id}/cosign", {})
+    assert s.threshold_reached_at is not None
+    bc = login_as(committee)
+    assert "必须采纳或答复" in bc.get(f"/villages/{village.id}/suggestions").get_data(as_text=True)
+    bc.get(f"/suggestions/{s.id}")
+    resp = bc.post(f"/suggestions/{s.id}/accept", {})
+    assert resp.status_code == 302 and s.status == "accepted"
+    assert db.session.query(Proposal).filter_by(title="装路灯").one().stage == "draft"
