@@ -79,6 +79,8 @@ def update(only: str | None = None) -> None:
         path = _po_path(cat_dir)
         old = _read(path)
         new = Catalog(locale=LOCALE, project="gongyi")
+        if path.exists():
+            new.creation_date = old.creation_date  # no churn in files whose strings did not change
         for msg in template:
             if not msg.id:
                 continue
