@@ -2,17 +2,16 @@
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.clock import utcnow  # re-exported: every area stamps time through it
 from app.extensions import db
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 # Per-village roles (they combine); overseer is per township; admin is global.
@@ -150,7 +149,7 @@ class Person(UserMixin, db.Model):
     def is_adult(self, day: date | None = None) -> bool:
         """Adult (18+) on the given day; a person without a birth date on record is
         registered as an adult villager (the register only lists voters then)."""
-        age = self.age_on(day or date.today())
+        age = self.age_on(day or utcnow().date())
         return age is None or age >= ADULT_AGE
 
     # Role questions

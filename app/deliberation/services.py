@@ -192,7 +192,7 @@ def _count_role(village_id: int, role: str) -> int:
 
 
 def adult_villager_count(village: Village) -> int:
-    today = date.today()
+    today = utcnow().date()
     people = db.session.scalars(select(Person).join(RoleGrant, RoleGrant.person_id == Person.id)
                                 .where(RoleGrant.village_id == village.id, RoleGrant.role == "villager",
                                        Person.active.is_(True))).unique().all()
@@ -201,7 +201,7 @@ def adult_villager_count(village: Village) -> int:
 
 def signature_counts(suggestion: Suggestion) -> tuple[int, int]:
     """(adult villagers who signed, representatives who signed)."""
-    today = date.today()
+    today = utcnow().date()
     adults = sum(1 for s in suggestion.signatures
                  if s.person.has_role("villager", village_id=suggestion.village_id) and s.person.is_adult(today))
     reps = sum(1 for s in suggestion.signatures
