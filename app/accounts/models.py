@@ -12,8 +12,6 @@ from app.clock import utcnow  # re-exported: every area stamps time through it
 from app.extensions import db
 
 
-
-
 # Per-village roles (they combine); overseer is per township; admin is global.
 VILLAGE_ROLES = ("villager", "representative", "party_member", "committee_member", "supervisor", "clerk")
 TOWNSHIP_ROLES = ("overseer",)

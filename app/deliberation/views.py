@@ -34,7 +34,21 @@ SUGGESTION_STATUS = {"open": _l("Collecting signatures"), "accepted": _l("Taken 
 def _stage_words():
     return {"STAGE_LABELS": STAGE_LABELS, "STAGE_EXPLANATIONS": STAGE_EXPLANATIONS, "STAGE_ICONS": STAGE_ICONS,
             "STAGES": STAGES, "BODY_LABELS": BODY_LABELS, "MATTER_LABEL": matter_label,
-            "SUGGESTION_STATUS": SUGGESTION_STATUS}
+            "SUGGESTION_STATUS": SUGGESTION_STATUS, "village_now": village_now}
+
+
+ACTIVE_STAGES = ("topic_consultation", "consensus_consultation", "villager_resolution", "publicized",
+                 "implementing", "committee_deliberation", "member_review")
+
+
+def village_now(user) -> list[Proposal]:
+    """What is going on in the person's village, the stages where villagers take part first."""
+    village = user.village if getattr(user, "is_authenticated", False) else None
+    if village is None or not can_view_proposals(user, village):
+        return []
+    proposals = db.session.scalars(select(Proposal).where(Proposal.village_id == village.id,
+                                                          Proposal.stage.in_(ACTIVE_STAGES))).all()
+    return sorted(proposals, key=lambda p: (ACTIVE_STAGES.index(p.stage), -p.id))[:6]
 
 
 @menu_provider
