@@ -1,0 +1,128 @@
+"""Questions about a proposal's consultations, for the process engine (through
+app/deliberation/hooks.py), the proposal page and this area's own views."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from app.accounts.models import Person
+from app.consultation.models import (
+    SENSE_CHOICES, STANCES, THREAD_STAGE, Amendment, ConsultationSummary, Disagreement, Post, SenseCheck,
+    Stakeholder,
+)
+from app.extensions import db
+
+
+def topic_summary_written(proposal) -> bool:
+    """The guard to leave the topic consultation: a consultation summary exists."""
+    return db.session.scalar(select(func.count(ConsultationSummary.id))
+                             .where(ConsultationSummary.proposal_id == proposal.id)) > 0
+
+
+def open_disagreement_count(proposal) -> int:
+    """The guard to leave the consensus consultation: no item may still be open."""
+    return db.session.scalar(select(func.count(Disagreement.id)).where(
+        Disagreement.proposal_id == proposal.id, Disagreement.status == "open")) or 0
+
+
+def summary_of(proposal) -> ConsultationSummary | None:
+    return db.session.scalar(select(ConsultationSummary).where(ConsultationSummary.proposal_id == proposal.id))
+
+
+def thread_posts(proposal, thread: str) -> list[Post]:
+    """Top-level posts, oldest first, with their replies loaded."""
+    return list(db.session.scalars(
+        select(Post).where(Post.proposal_id == proposal.id, Post.thread == thread, Post.parent_id.is_(None))
+        .options(selectinload(Post.replies), selectinload(Post.disagreement)).order_by(Post.id)))
+
+
+def stance_counts(proposal, thread: str) -> dict[str, int]:
+    """How many visible top-level posts take each stance (every stance present, zeros included)."""
+    rows = db.session.execute(
+        select(Post.stance, func.count(Post.id)).where(
+            Post.proposal_id == proposal.id, Post.thread == thread, Post.parent_id.is_(None),
+            Post.hidden_at.is_(None)).group_by(Post.stance)).all()
+    found = dict(rows)
+    return {s: int(found.get(s, 0)) for s in STANCES}
+
+
+def post_count(proposal, thread: str) -> int:
+    return db.session.scalar(select(func.count(Post.id)).where(
+        Post.proposal_id == proposal.id, Post.thread == thread)) or 0
+
+
+@dataclass
+class Coverage:
+    """How many of the listed stakeholders have given an opinion (in either thread)."""
+
+    households_total: int = 0
+    households_heard: int = 0
+    people_total: int = 0
+    people_heard: int = 0
+    heard_ids: set[int] = field(default_factory=set)  # Stakeholder ids
+    unheard: list[Stakeholder] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.households_total + self.people_total
+
+
+def stakeholders_of(proposal) -> list[Stakeholder]:
+    return list(db.session.scalars(
+        select(Stakeholder).where(Stakeholder.proposal_id == proposal.id)
+        .options(selectinload(Stakeholder.household), selectinload(Stakeholder.person)).order_by(Stakeholder.id)))
+
+
+def coverage(proposal) -> Coverage:
+    """A household is heard when any of its members gave an opinion (a hidden post still
+    counts: the person was heard); a listed person when they did."""
+    authors = select(Post.author_id).where(Post.proposal_id == proposal.id).distinct()
+    heard_people = set(db.session.scalars(authors))
+    heard_households = set(db.session.scalars(
+        select(Person.household_id).where(Person.id.in_(authors), Person.household_id.is_not(None))))
+    cov = Coverage()
+    for s in stakeholders_of(proposal):
+        if s.household_id is not None:
+            cov.households_total += 1
+            heard = s.household_id in heard_households
+            cov.households_heard += heard
+        else:
+            cov.people_total += 1
+            heard = s.person_id in heard_people
+            cov.people_heard += heard
+        if heard:
+            cov.heard_ids.add(s.id)
+        else:
+            cov.unheard.append(s)
+    return cov
+
+
+def disagreements_of(proposal) -> list[Disagreement]:
+    return list(db.session.scalars(
+        select(Disagreement).where(Disagreement.proposal_id == proposal.id)
+        .options(selectinload(Disagreement.amendments), selectinload(Disagreement.post)).order_by(Disagreement.id)))
+
+
+def amendments_of(proposal) -> list[Amendment]:
+    return list(db.session.scalars(select(Amendment).where(Amendment.proposal_id == proposal.id)
+                                   .order_by(Amendment.id)))
+
+
+def sense_counts(proposal) -> dict[str, int]:
+    rows = dict(db.session.execute(select(SenseCheck.choice, func.count(SenseCheck.id))
+                                   .where(SenseCheck.proposal_id == proposal.id).group_by(SenseCheck.choice)).all())
+    return {c: int(rows.get(c, 0)) for c in SENSE_CHOICES}
+
+
+def my_sense(proposal, person) -> str | None:
+    if not getattr(person, "is_authenticated", False):
+        return None
+    return db.session.scalar(select(SenseCheck.choice).where(SenseCheck.proposal_id == proposal.id,
+                                                             SenseCheck.person_id == person.id))
+
+
+def current_thread(proposal) -> str | None:
+    """The thread whose stage the proposal is in, if any."""
+    return next((t for t, stage in THREAD_STAGE.items() if stage == proposal.stage), None)
