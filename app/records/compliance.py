@@ -14,7 +14,7 @@ from app.accounts.models import Person, RoleGrant
 from app.deliberation.matters import REPRESENTATIVES_ASSEMBLY, matter
 from app.deliberation.models import STAGES
 from app.extensions import db
-from app.records.record import export_polls
+from app.records import record
 
 FLAG_LABELS = {
     "quorum_not_met": _l("Quorum not met"),
@@ -51,7 +51,7 @@ def _dt(value) -> datetime | None:
 
 
 def _polls(proposal, stage: str | None = None) -> list[dict]:
-    return [p for p in export_polls(proposal) if stage is None or p.get("stage") == stage]
+    return [p for p in record.export_polls(proposal) if stage is None or p.get("stage") == stage]
 
 
 def quorum_flags(proposal, polls) -> list[Flag]:

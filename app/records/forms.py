@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
+from wtforms.fields.choices import SelectChoice
 from wtforms import BooleanField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
@@ -14,8 +15,8 @@ class ObjectionForm(FlaskForm):
 
 class AnswerForm(FlaskForm):
     answer = TextAreaField(_l("Answer of the supervision committee"), validators=[DataRequired(), Length(max=4000)])
-    upheld = RadioField(_l("Is the objection valid?"), choices=[("yes", _l("Valid (upheld)")),
-                                                                ("no", _l("Not valid (not upheld)"))],
+    upheld = RadioField(_l("Is the objection valid?"), choices=[SelectChoice("yes", _l("Valid (upheld)")),
+                                                                SelectChoice("no", _l("Not valid (not upheld)"))],
                         validators=[DataRequired()])
 
 

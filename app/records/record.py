@@ -22,34 +22,37 @@ def _person(p) -> dict | None:
     return {"id": p.id, "name": p.name} if p is not None else None
 
 
-def export_polls(proposal) -> list[dict]:
+def _other_area(module: str, name: str):
+    """A function of another area's api module, or None while that area lacks it (the
+    record then shows an empty list and the log says why)."""
+    import importlib
+    import logging
+
     try:
-        from app.voting import api
-    except ModuleNotFoundError as exc:  # the voting area is not installed
-        if exc.name not in ("app.voting.api",):
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
             raise
-        return []
-    return api.export_polls(proposal)
+        mod = None
+    fn = getattr(mod, name, None)
+    if fn is None:
+        logging.getLogger("gongyi.records").warning("%s.%s is missing: the record leaves it empty", module, name)
+    return fn
+
+
+def export_polls(proposal) -> list[dict]:
+    fn = _other_area("app.voting.api", "export_polls")
+    return fn(proposal) if fn else []
 
 
 def export_threads(proposal) -> list[dict]:
-    try:
-        from app.consultation import api
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("app.consultation.api",):
-            raise
-        return []
-    return api.export_threads(proposal)
+    fn = _other_area("app.consultation.api", "export_threads")
+    return fn(proposal) if fn else []
 
 
 def export_disagreements(proposal) -> list[dict]:
-    try:
-        from app.consultation import api
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("app.consultation.api",):
-            raise
-        return []
-    return api.export_disagreements(proposal)
+    fn = _other_area("app.consultation.api", "export_disagreements")
+    return fn(proposal) if fn else []
 
 
 def objections_of(proposal) -> list[Objection]:

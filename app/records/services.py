@@ -28,8 +28,8 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _event(kind: str, actor, proposal, obj, **payload):
-    return record_event(kind, actor=actor, village_id=proposal.village_id,
+def _event(event_kind: str, actor, proposal, obj, **payload):
+    return record_event(event_kind, actor=actor, village_id=proposal.village_id,
                         township_id=proposal.village.township_id, obj=obj,
                         payload={"proposal_id": proposal.id, **payload})
 
@@ -158,7 +158,7 @@ def post_report(proposal, author, body: str, *, final: bool = False, photos: lis
     db.session.flush()
     stored = [_store_photo(report, data) for data in photos]
     db.session.flush()
-    _event("report.posted", author, proposal, report, kind=report.kind, body_sha256=_sha(body),
+    _event("report.posted", author, proposal, report, report_kind=report.kind, body_sha256=_sha(body),
            photos=[p.sha256 for p in stored])
     return report
 

@@ -1,0 +1,138 @@
+"""Every records view: anonymous → sign-in (or 401 for the API), wrong role or other
+village or township → 403/404, right role → 200."""
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import make_proposal, make_user, make_village
+
+DENIED = (403, 404)
+
+
+@pytest.fixture()
+def world(cast, proposal_in, no_other_areas):
+    other_village = make_village(cast.village.township)
+    other_township_village = make_village()
+    return {
+        "cast": cast,
+        "posted": proposal_in("publicized"),
+        "draft": proposal_in("consensus_consultation"),
+        "completed": proposal_in("completed"),
+        "neighbour": make_user(["villager", "committee_member"], other_village),
+        "far_overseer": make_user(["overseer"], township=other_township_village.township),
+        "neighbour_proposal": make_proposal("publicized", other_village),
+    }
+
+
+def _who(world, name):
+    cast = world["cast"]
+    return {"villager": cast.villager, "committee": cast.committee, "supervisor": cast.supervisor,
+            "overseer": cast.overseer, "neighbour": world["neighbour"], "far_overseer": world["far_overseer"]}[name]
+
+
+# (url template, who may, who may not)
+PAGES = [
+    ("/api/v1/proposals/{posted}/record", ["villager", "overseer", "supervisor"], ["neighbour", "far_overseer"]),
+    ("/api/v1/proposals/{draft}/record", ["overseer"], ["villager", "committee", "neighbour", "far_overseer"]),
+    ("/api/v1/villages/{village}/proposals", ["villager", "overseer"], ["neighbour", "far_overseer"]),
+    ("/proposals/{posted}/record.pdf", ["villager", "overseer"], ["neighbour", "far_overseer"]),
+    ("/proposals/{draft}/record.pdf", ["overseer"], ["villager", "neighbour", "far_overseer"]),
+    ("/proposals/{posted}/publication", ["villager", "overseer"], ["neighbour", "far_overseer"]),
+    ("/proposals/{posted}/forms/resolution", ["villager", "committee", "overseer"], ["neighbour", "far_overseer"]),
+    ("/proposals/{draft}/forms/ballot", ["committee", "overseer"], ["villager", "neighbour", "far_overseer"]),
+    ("/villages/{village}/proposals.csv", ["villager", "overseer"], ["neighbour", "far_overseer"]),
+    ("/oversight/townships/{township}", ["overseer"], ["villager", "committee", "far_overseer"]),
+    ("/oversight/townships/{township}/flags.csv", ["overseer"], ["committee", "far_overseer"]),
+    ("/oversight/audit", ["overseer", "far_overseer"], ["villager", "committee", "supervisor"]),
+]
+
+
+def _url(world, template):
+    cast = world["cast"]
+    return template.format(posted=world["posted"].id, draft=world["draft"].id, village=cast.village.id,
+                           township=cast.village.township_id)
+
+
+@pytest.mark.parametrize("template,allowed,denied", PAGES)
+def test_anonymous_visitors_are_sent_to_sign_in(world, client, template, allowed, denied):
+    resp = client.get(_url(world, template))
+    if template.startswith("/api/"):
+        assert resp.status_code == 401
+    else:
+        assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+
+
+@pytest.mark.parametrize("template,allowed,denied", PAGES)
+def test_the_right_roles_may_read(world, login_as, template, allowed, denied):
+    for name in allowed:
+        b = login_as(_who(world, name))
+        assert b.client.get(_url(world, template)).status_code in (200, 409), (name, template)
+        b.client.post("/logout", data={"csrf_token": b.token})
+
+
+@pytest.mark.parametrize("template,allowed,denied", PAGES)
+def test_other_villages_townships_and_roles_are_refused(world, login_as, template, allowed, denied):
+    for name in denied:
+        b = login_as(_who(world, name))
+        assert b.client.get(_url(world, template)).status_code in DENIED, (name, template)
+        b.client.post("/logout", data={"csrf_token": b.token})
+
+
+def test_a_neighbouring_villages_record_is_not_found(world, login_as):
+    b = login_as(world["cast"].villager)
+    assert b.client.get(f"/api/v1/proposals/{world['neighbour_proposal'].id}/record").status_code == 404
+
+
+def test_a_villager_lists_only_posted_proposals(world, login_as):
+    b = login_as(world["cast"].villager)
+    ids = {p["id"] for p in b.client.get(f"/api/v1/villages/{world['cast'].village.id}/proposals").get_json()["proposals"]}
+    assert world["posted"].id in ids and world["draft"].id not in ids
+
+
+@pytest.mark.parametrize("who,expected", [("villager", 302), ("neighbour", 404), ("supervisor", 302)])
+def test_filing_an_objection_needs_a_person_of_the_village(world, login_as, who, expected):
+    b = login_as(_who(world, who))
+    b.get("/")
+    resp = b.post(f"/proposals/{world['posted'].id}/objections", {"body": "异议"})
+    assert resp.status_code == expected
+
+
+def test_the_objection_form_without_its_csrf_token_is_refused(world, login_as):
+    b = login_as(world["cast"].villager)
+    resp = b.client.post(f"/proposals/{world['posted'].id}/objections", data={"body": "异议"})
+    assert resp.status_code == 400
+
+
+@pytest.mark.parametrize("who,expected", [("committee", 403), ("villager", 403), ("far_overseer", 404)])
+def test_only_the_townships_overseer_files(world, login_as, who, expected):
+    b = login_as(_who(world, who))
+    resp = b.post(f"/proposals/{world['completed'].id}/filing", {"comment": "备案"})
+    assert resp.status_code == expected
+
+
+def test_the_overseer_files_through_the_page(world, login_as):
+    pytest.importorskip("app.deliberation.engine")
+    b = login_as(world["cast"].overseer)
+    b.get(f"/proposals/{world['completed'].id}/publication")
+    resp = b.post(f"/proposals/{world['completed'].id}/filing", {"comment": "资料齐全"})
+    assert resp.status_code == 302
+    assert world["completed"].stage == "archived"
+
+
+def test_objecting_and_answering_through_the_pages(world, login_as):
+    posted = world["posted"]
+    b = login_as(world["cast"].villager)
+    b.get(f"/proposals/{posted.id}/publication")
+    assert b.post(f"/proposals/{posted.id}/objections", {"body": "路线经过我家院子"}).status_code == 302
+    from app.records.record import objections_of
+
+    (o,) = objections_of(posted)
+    b.client.post("/logout", data={"csrf_token": b.token})
+    s = login_as(world["cast"].supervisor)
+    page = s.get(f"/proposals/{posted.id}/publication").get_data(as_text=True)
+    assert "路线经过我家院子" in page and f"a{o.id}-answer" in page
+    resp = s.post(f"/objections/{o.id}/answer", {f"a{o.id}-csrf_token": s.token, f"a{o.id}-answer": "已调整路线",
+                                                  f"a{o.id}-upheld": "yes"})
+    assert resp.status_code == 302
+    assert o.status == "upheld"
+    assert f"/proposals/{posted.id}/send-back" in s.get(f"/proposals/{posted.id}/publication").get_data(as_text=True)
