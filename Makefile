@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app wsgi
 PORT ?= 5000
 CATALOGUES := $(wildcard app/translations app/*/translations)
 
-.PHONY: run test test-pg test-e2e setup migrate babel-extract catalogues clean
+.PHONY: run test test-pg test-e2e setup migrate babel-extract catalogues fonts clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,14 @@ $(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/activate
 catalogues: $(VENV)/.installed
 	@for d in $(CATALOGUES); do [ -z "$$(ls $$d/*/LC_MESSAGES/*.po 2>/dev/null)" ] || $(BIN)/pybabel compile -d $$d 2> /dev/null || exit 1; done
 
-setup: $(VENV)/.installed catalogues
+# The Chinese PDF export needs a CJK font: Debian's fonts-noto-cjk, installed only when absent.
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+fonts:
+	@[ -f $(CJK_FONT) ] || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null; } \
+	  || [ -f $(CJK_FONT) ] || echo "Note: install fonts-noto-cjk for the Chinese PDF export."
+
+setup: $(VENV)/.installed catalogues fonts
 
 migrate: setup
 	$(FLASK) db upgrade
