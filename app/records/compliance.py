@@ -38,6 +38,18 @@ class Flag:
     def label(self):
         return FLAG_LABELS[self.code]
 
+    @property
+    def detail_text(self) -> str:
+        """The detail in words: stage names for stage codes, the matter's name for a matter."""
+        from app.records.views import stage_label
+
+        if self.code == "unauthorised_body":
+            m = matter(self.detail)
+            return str(m.label) if m else self.detail
+        if self.code == "reps_few_women":
+            return self.detail
+        return " → ".join(str(stage_label(part.strip())) for part in self.detail.split("→") if part.strip())
+
 
 def _dt(value) -> datetime | None:
     if value is None or isinstance(value, datetime):

@@ -29,6 +29,13 @@ class VillageRow:
     to_file: list = field(default_factory=list)
 
     @property
+    def stages(self) -> list[tuple[str, int]]:
+        """(stage, count) in process order."""
+        from app.deliberation.models import ALL_STAGES
+
+        return [(s, self.by_stage[s]) for s in ALL_STAGES if self.by_stage.get(s)]
+
+    @property
     def flag_count(self) -> int:
         return len(self.village_flags) + sum(len(i.flags) for i in self.flagged)
 

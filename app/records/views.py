@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from app.accounts.permissions import can_view_village
 from app.extensions import db
+from app.main.menu import Link, menu_provider
 from app.permissions import require
 from app.records import services
 from app.records.forms import AnswerForm, FilingForm, ObjectionForm, OpinionForm, ReasonForm, ReportForm
@@ -181,6 +182,19 @@ def stage_label(code: str | None):
     except ModuleNotFoundError:
         return code or ""
     return STAGE_LABELS.get(code, code or "")
+
+
+@menu_provider
+def _records_links(user):
+    """Home-page links: the township dashboard for overseers, the notice board for villagers."""
+    from app.records.dashboard import townships_for
+
+    links = []
+    if townships_for(user):
+        links.append(Link(_("Township dashboard"), url_for("records.oversight")))
+    if getattr(user, "village", None) is not None:
+        links.append(Link(_("Notice board"), url_for("records.board", village_id=user.village.id)))
+    return links
 
 
 from app.records import views_board, views_oversight  # noqa: E402,F401  (routes on the same blueprint)

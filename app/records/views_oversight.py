@@ -146,6 +146,16 @@ def export_record_command(proposal_id: int):
 
 # Exports for people: PDF, CSV, paper forms ---------------------------------------------
 
+def _cell(value):
+    """A CSV cell that a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv_row(writer, values):
+    writer.writerow([_cell(v) for v in values])
+
+
 def _record_or_abort(proposal_id: int):
     if not current_user.is_authenticated:
         abort(401)
@@ -178,7 +188,7 @@ def proposals_csv(village_id: int):
     writer = csv.writer(out)
     writer.writerow(["id", "title", "matter_category", "deciding_body", "stage", "stage_entered_at", "overdue"])
     for p in visible_proposals(village):
-        writer.writerow([p.id, p.title, p.matter_category or "", p.deciding_body, p.stage,
+        _csv_row(writer, [p.id, p.title, p.matter_category or "", p.deciding_body, p.stage,
                          p.stage_entered_at.isoformat(timespec="seconds"), int(p.is_overdue())])
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="village-{village.id}-proposals.csv"'})
@@ -194,10 +204,10 @@ def flags_csv(township_id: int):
     writer.writerow(["village_id", "village", "proposal_id", "title", "stage", "flag", "detail"])
     for row in dashboard.township_rows(township):
         for flag in row.village_flags:
-            writer.writerow([row.village.id, row.village.name, "", "", "", flag.code, flag.detail])
+            _csv_row(writer, [row.village.id, row.village.name, "", "", "", flag.code, flag.detail])
         for item in row.flagged:
             for flag in item.flags:
-                writer.writerow([row.village.id, row.village.name, item.proposal.id, item.proposal.title,
+                _csv_row(writer, [row.village.id, row.village.name, item.proposal.id, item.proposal.title,
                                  item.proposal.stage, flag.code, flag.detail])
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="township-{township.id}-flags.csv"'})

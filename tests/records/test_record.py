@@ -132,3 +132,9 @@ def test_the_paper_forms_are_printed_from_the_data(full, cast, login_as, form, n
     assert resp.status_code == 200
     html = resp.get_data(as_text=True)
     assert needle in html and "修建村口文化广场" in html
+
+
+def test_a_title_that_looks_like_a_formula_is_defused_in_the_csv(cast, proposal_in, login_as, no_other_areas):
+    proposal_in("publicized", title="=HYPERLINK(\"x\")")
+    text = login_as(cast.overseer).client.get(f"/villages/{cast.village.id}/proposals.csv").get_data(as_text=True)
+    assert "'=HYPERLINK" in text
