@@ -42,7 +42,11 @@ def _other_area(module: str, name: str):
 
 def export_polls(proposal) -> list[dict]:
     fn = _other_area("app.voting.api", "export_polls")
-    return fn(proposal) if fn else []
+    polls = fn(proposal) if fn else []
+    for poll in polls:  # the contract's roster_size, derivable from the frozen roster
+        if "roster_size" not in poll and isinstance(poll.get("roster"), list):
+            poll["roster_size"] = len(poll["roster"])
+    return polls
 
 
 def export_threads(proposal) -> list[dict]:
