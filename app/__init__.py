@@ -55,7 +55,8 @@ def _area_blueprints():
     import importlib
 
     found = []
-    for module in ("app.deliberation.views", "app.consultation.views", "app.voting.views", "app.records.views"):
+    for module in ("app.deliberation.views", "app.consultation.views", "app.voting.views", "app.records.views",
+                   "app.notifications.views"):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:

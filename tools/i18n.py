@@ -31,7 +31,7 @@ def areas() -> dict[Path, list[Path]]:
         app / "translations": [p for p in app.glob("*.py")] + [app / "main", app / "accounts"]
         + [ROOT / "templates" / t for t in SHARED_TEMPLATES],
     }
-    for area in ("deliberation", "consultation", "voting", "records"):
+    for area in ("deliberation", "consultation", "voting", "records", "notifications"):
         if (app / area).is_dir():
             result[app / area / "translations"] = [app / area, ROOT / "templates" / area]
     return result

@@ -1,0 +1,2 @@
+"""Notifications (通知): the in-app inbox and text messages for the few events a
+villager must not miss."""
