@@ -15,7 +15,7 @@ from sqlalchemy import text
 from app.extensions import db
 from app.i18n import LANG_COOKIE, html_lang
 from app.main.menu import home_links
-from app.main.static_files import static_url
+from app.main.static_files import cache_headers, static_url
 from app.permissions import template_permissions
 
 bp = Blueprint("main", __name__)
@@ -36,6 +36,9 @@ def large_text_on() -> bool:
     if getattr(current_user, "is_authenticated", False):
         return bool(current_user.large_text)
     return request.cookies.get(TEXT_COOKIE) == "1"
+
+
+bp.after_app_request(cache_headers)
 
 
 @bp.get("/")
@@ -122,6 +125,43 @@ def init_errors(app):
 
     @app.errorhandler(CSRFError)
     def _csrf(e):
-        # Only reached when the session itself is gone (the token never expires by time).
-        return render_error(400, _("This page was open too long or you were signed out. "
-                                   "Please go back, reload the page and press the button again."))
+        # Only reached when the session itself is gone (the token never expires by time):
+        # keep what was typed and let the person send it again with a fresh token.
+        return render_retry()
+
+
+# Field values longer than this (or with a line break) are shown so the person sees
+# their own words; shorter ones (a choice, an id) travel hidden.
+SHOWN_LENGTH = 20
+
+
+def render_retry():
+    """The form that failed its CSRF check, again: the same fields to the same address,
+    with a new token, the typed text visible and editable."""
+    from app.htmx import is_partial_request
+
+    fields = []
+    if request.method == "POST":
+        for name, value in request.form.items(multi=True):
+            if name == "csrf_token" or "password" in name or name == "code":
+                continue  # secrets are never written back into a page
+            shown = len(value) >= SHOWN_LENGTH or "\n" in value
+            fields.append({"name": name, "value": value, "shown": shown})
+    shown_count = sum(1 for f in fields if f["shown"])
+    back = safe_next(_referrer_path(), url_for("main.home"))
+    html = render_template("main/retry.html", fields=fields, shown_count=shown_count, action=request.path,
+                           back=back, lost_files=bool(request.files), signed_in=current_user.is_authenticated)
+    if is_partial_request():
+        # The whole retry page replaces the body (base.html lets htmx swap a 400).
+        return html, 400, {"HX-Retarget": "body", "HX-Reswap": "innerHTML"}
+    return html, 400
+
+
+def _referrer_path() -> str | None:
+    ref = request.referrer
+    if not ref:
+        return None
+    parts = urlsplit(ref)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
