@@ -101,8 +101,14 @@ class Poll(db.Model):
         return Tally.from_dict(json.loads(self.tally_json)) if self.tally_json else None
 
     def roster_entry_for(self, person) -> "RosterEntry | None":
+        """One indexed look-up, not the whole roster (a village may have thousands)."""
+        from sqlalchemy import select
+
         pid = getattr(person, "id", None)
-        return next((e for e in self.roster if e.person_id == pid), None)
+        if pid is None:
+            return None
+        return db.session.scalar(select(RosterEntry).where(RosterEntry.poll_id == self.id,
+                                                           RosterEntry.person_id == pid))
 
 
 class RosterEntry(db.Model):
