@@ -104,8 +104,11 @@ def seed_accounts() -> dict:
 
 def seed_demo() -> dict:
     """Load the whole demo; each area's part checks what exists before adding."""
+    from app.demo_process import seed_proposals
+
     result = seed_accounts()
     db.session.flush()
+    result["steps"] = seed_proposals(result["villages"])
     return result
 
 

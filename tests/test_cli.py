@@ -1,27 +1,27 @@
 from sqlalchemy import func, select
 
 from app.accounts.models import Household, Person, Township, Village
+from app.accounts.services import authenticate, find_person_by_phone
+from app.deliberation.models import ALL_STAGES, Proposal
 from app.records.models import AuditEvent
 
 
 def _counts(db):
-    return [db.session.scalar(select(func.count()).select_from(m)) for m in (Township, Village, Household, Person, AuditEvent)]
+    return [db.session.scalar(select(func.count()).select_from(m))
+            for m in (Township, Village, Household, Person, Proposal, AuditEvent)]
 
 
-def test_seed_demo_twice_adds_nothing_the_second_time(runner, db):
+def test_seed_demo_loads_every_stage_once_and_keeps_the_chain_intact(runner, db):
+    """Seeding is slow (it replays weeks of history), so one test checks all of it."""
     first = runner.invoke(args=["seed-demo"])
     assert first.exit_code == 0, first.output
     after_first = _counts(db)
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0, second.output
-    assert _counts(db) == after_first
+    assert _counts(db) == after_first, "running seed-demo twice must add nothing"
     assert after_first[1] == 2 and after_first[3] >= 55
 
-
-def test_seed_demo_has_every_role_and_the_readme_accounts(runner, db):
-    runner.invoke(args=["seed-demo"])
-    from app.accounts.services import authenticate, find_person_by_phone
-
+    # The README's accounts and roles
     expect = {"13900000001": "committee_member", "13900000002": "committee_member", "13900000003": "party_member",
               "13900000004": "representative", "13900000005": "supervisor", "13900000006": "clerk",
               "13900000011": "villager"}
@@ -29,13 +29,17 @@ def test_seed_demo_has_every_role_and_the_readme_accounts(runner, db):
     for phone, role in expect.items():
         person = authenticate(phone, "gongyi-demo")
         assert person is not None and person.has_role(role, village_id=first_village.id)
-    other = authenticate("13900000051", "gongyi-demo")
-    assert other.village_id != first_village.id
-    overseer = authenticate("13900000100", "gongyi-demo")
-    assert overseer.overseen_township_ids == {first_village.township_id}
+    assert authenticate("13900000051", "gongyi-demo").village_id != first_village.id
+    assert authenticate("13900000100", "gongyi-demo").overseen_township_ids == {first_village.township_id}
 
+    # The first village has a proposal in every stage, each moved there by the engine
+    stages = set(db.session.scalars(select(Proposal.stage).where(Proposal.village_id == first_village.id)))
+    assert stages == set(ALL_STAGES)
+    for proposal in db.session.scalars(select(Proposal)):
+        if proposal.history:
+            assert proposal.history[-1].to_stage == proposal.stage
+        else:
+            assert proposal.stage == "draft"
 
-def test_audit_verify_on_seeded_data(runner, db):
-    runner.invoke(args=["seed-demo"])
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 0 and "events checked" in result.output
