@@ -35,7 +35,8 @@ def thread_posts(proposal, thread: str) -> list[Post]:
     """Top-level posts, oldest first, with their replies loaded."""
     return list(db.session.scalars(
         select(Post).where(Post.proposal_id == proposal.id, Post.thread == thread, Post.parent_id.is_(None))
-        .options(selectinload(Post.replies), selectinload(Post.disagreement)).order_by(Post.id)))
+        .options(selectinload(Post.author), selectinload(Post.entered_by), selectinload(Post.disagreement),
+                 selectinload(Post.replies).selectinload(Post.author)).order_by(Post.id)))
 
 
 def stance_counts(proposal, thread: str) -> dict[str, int]:

@@ -324,3 +324,52 @@ def test_the_proposal_page_section_shows_summary_coverage_thread_and_items(db, a
         login_user(committee)
         html = render_template("consultation/_proposal_section.html", proposal=proposal)
     assert "大家关心排水" in html and "资金来源" in html and f"/proposals/{proposal.id}/consultation/consensus" in html
+
+
+def _post_urls(proposal, post, item, amendment):
+    p = proposal.id
+    return [f"/proposals/{p}/consultation/consensus/posts", f"/consultation/posts/{post.id}/replies",
+            f"/consultation/posts/{post.id}/hide", f"/consultation/posts/{post.id}/disagreement",
+            f"/consultation/disagreements/{item.id}/resolve", f"/consultation/disagreements/{item.id}/carry",
+            f"/proposals/{p}/consultation/amendments", f"/consultation/amendments/{amendment.id}/accept",
+            f"/consultation/amendments/{amendment.id}/decline", f"/proposals/{p}/consultation/sense-check",
+            f"/proposals/{p}/consultation/stakeholders", f"/proposals/{p}/consultation/summary"]
+
+
+def _everything(stage="consensus_consultation"):
+    committee, proposal = committee_and_proposal(stage, body="原文")
+    post = make_post(proposal, thread="consensus")
+    item = services.register_disagreement(make_post(proposal, thread="consensus"), committee, title="分歧")
+    amendment = services.propose_amendment(proposal, committee, body="新文", note="改")
+    return proposal, post, item, amendment
+
+
+def test_every_action_sends_an_anonymous_visitor_to_sign_in(db, browser):
+    urls = _post_urls(*_everything())
+    browser.get("/login")
+    for url in urls:
+        resp = browser.post(url, {"body": "x", "reason": "x"})
+        assert resp.status_code == 302 and "/login" in resp.headers["Location"], url
+    assert _posts() == 2
+
+
+def test_every_action_is_not_found_for_another_village_and_changes_nothing(db, login_as):
+    proposal, post, item, amendment = _everything()
+    b = login_as(make_user(["villager", "committee_member", "clerk", "supervisor"], make_village()))
+    for url in _post_urls(proposal, post, item, amendment):
+        resp = b.post(url, {"body": "外村", "reason": "外村", "resolution": "外村", "note": "外村", "choice": "agree",
+                            "title": "外村", "number": "1-001", "heard": "外村", "answer": "外村", "stance": "support"})
+        assert resp.status_code == 404, url
+    assert _posts() == 2 and not post.is_hidden and item.status == "open" and amendment.status == "proposed"
+
+
+def test_every_committee_action_is_forbidden_to_a_villager_of_the_village(db, login_as):
+    proposal, post, item, amendment = _everything()
+    b = login_as(make_user(["villager"], proposal.village))
+    b.get(f"/proposals/{proposal.id}/consultation/consensus")
+    committee_only = [u for u in _post_urls(proposal, post, item, amendment)
+                      if not u.endswith(("/posts", "/replies", "/amendments", "/sense-check"))]
+    for url in committee_only:
+        assert b.post(url, {"reason": "x", "resolution": "x", "title": "x", "number": "1-001",
+                            "heard": "x", "answer": "x"}).status_code == 403, url
+    assert not post.is_hidden and item.status == "open" and amendment.status == "proposed"
