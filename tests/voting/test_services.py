@@ -233,3 +233,15 @@ def test_representatives_roster_records_gender(db):
     assert poll.electorate == "representatives"
     assert [e.gender for e in poll.roster] == ["F", "F"]
     assert db.session.scalar(select(func.count()).select_from(RosterEntry).where(RosterEntry.poll_id == poll.id)) == 2
+
+
+def test_the_close_due_polls_command_closes_a_poll_whose_time_has_passed(db, runner):
+    poll, people, _ = make_poll(voters=2)
+    services.cast_ballot(poll, people[0], "yes")
+    poll.opens_at = utcnow() - timedelta(hours=3)
+    poll.closes_at = utcnow() - timedelta(hours=1)
+    db.session.commit()
+    result = runner.invoke(args=["close-due-polls"])
+    assert result.exit_code == 0 and "1 poll(s) closed" in result.output
+    db.session.refresh(poll)
+    assert poll.is_closed and poll.tally.took_part == 1
