@@ -81,8 +81,11 @@ def my_polls():
     """Polls of my village: those I can vote in first."""
     if current_user.village_id is None:
         abort(404)
-    polls = list(db.session.scalars(select(Poll).where(Poll.village_id == current_user.village_id)
-                                    .order_by(Poll.status.desc(), Poll.closes_at.desc()).limit(50)))
+    query = select(Poll).where(Poll.village_id == current_user.village_id)
+    due = [p for p in db.session.scalars(query.where(Poll.status == "open")) if p.is_due()]
+    for poll in due:  # closing on first access: a list that says "open" must be true
+        services.close_if_due(poll)
+    polls = list(db.session.scalars(query.order_by(Poll.status.desc(), Poll.closes_at.desc()).limit(50)))
     return render_template("voting/my_polls.html", polls=polls)
 
 

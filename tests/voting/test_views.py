@@ -234,3 +234,12 @@ def test_the_proposal_page_section_offers_committee_members_the_open_poll_form(d
     db.session.commit()
     html = login_as(proposal.created_by).get(f"/proposals/{proposal.id}").get_data(as_text=True)
     assert f"/proposals/{proposal.id}/polls" in html
+
+
+def test_the_list_of_votes_closes_polls_whose_time_has_passed(open_poll, login_as):
+    poll, people, _ = open_poll
+    poll.opens_at = utcnow() - timedelta(hours=2)
+    poll.closes_at = utcnow() - timedelta(hours=1)
+    _db.session.commit()
+    login_as(people[0]).get("/polls")
+    assert _db.session.get(Poll, poll.id).is_closed
