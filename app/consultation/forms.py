@@ -26,8 +26,8 @@ STANCE_HINTS = {
 }
 THREAD_LABELS = {"topic": _l("Topic consultation"), "consensus": _l("Consensus consultation")}
 SENSE_LABELS = {"agree": _l("I can agree"), "unsure": _l("Not sure yet"), "concerned": _l("I have concerns")}
-STATUS_LABELS = {"open": _l("Open"), "resolved": _l("Resolved"), "carried": _l("Carried forward")}
-AMENDMENT_STATUS_LABELS = {"proposed": _l("Proposed"), "accepted": _l("Accepted"), "declined": _l("Declined")}
+STATUS_LABELS = {"open": _l("Still open"), "resolved": _l("Resolved"), "carried": _l("Carried forward")}
+AMENDMENT_STATUS_LABELS = {"proposed": _l("Awaiting decision"), "accepted": _l("Accepted"), "declined": _l("Declined")}
 
 _BODY_MSG = _l("Please write your opinion.")
 _LONG_MSG = _l("An opinion can be at most %(max)d characters long.")
