@@ -250,3 +250,20 @@ def test_the_sense_check_is_closed_outside_the_consensus_consultation(db):
     proposal = make_proposal(stage="villager_resolution")
     with pytest.raises(ConsultationError):
         services.set_sense_check(proposal, make_user(["villager"], proposal.village), "agree")
+
+
+def test_a_villagers_concern_resolved_by_an_amendment_lets_the_consensus_consultation_end(db):
+    engine = pytest.importorskip("app.deliberation.engine")
+    committee, proposal = committee_and_proposal("consensus_consultation", body="每户出工3天。")
+    villager = make_user(["villager"], proposal.village)
+    post = services.add_post(proposal, villager, thread="consensus", stance="concern", body="老人户出不了工怎么办？")
+    item = services.register_disagreement(post, committee, title="老人户出工")
+    with pytest.raises(engine.InvalidTransition):
+        engine.transition(proposal, "villager_resolution", committee)
+    amendment = services.propose_amendment(proposal, villager, body="每户出工3天；70岁以上老人户可免出工。",
+                                           note="老人户免出工", disagreement=item)
+    services.accept_amendment(amendment, committee)
+    engine.transition(proposal, "villager_resolution", committee)
+    assert proposal.stage == "villager_resolution" and proposal.current_version.number == 2
+    with pytest.raises(ConsultationError):
+        services.add_post(proposal, villager, thread="consensus", stance="support", body="表决阶段还能发言吗")
