@@ -91,7 +91,7 @@ def test_an_oversized_post_is_refused_and_the_text_is_kept(db, login_as, headers
     resp = b.post(f"/proposals/{proposal.id}/consultation/topic/posts", {"stance": "oppose", "body": long},
                   headers=headers)
     html = resp.get_data(as_text=True)
-    assert resp.status_code == status and "2000" in html and long in html
+    assert resp.status_code == status and "一条意见最多 2000 个字。" in html and long in html
     assert re.search(r'<input checked[^>]*value="oppose"', html)
     assert _posts() == 0
 
@@ -373,3 +373,14 @@ def test_every_committee_action_is_forbidden_to_a_villager_of_the_village(db, lo
         assert b.post(url, {"reason": "x", "resolution": "x", "title": "x", "number": "1-001",
                             "heard": "x", "answer": "x"}).status_code == 403, url
     assert not post.is_hidden and item.status == "open" and amendment.status == "proposed"
+
+
+def test_the_thread_speaks_english_to_someone_who_chose_it(db, login_as):
+    proposal = make_proposal(stage="topic_consultation")
+    villager = make_user(["villager"], proposal.village)
+    villager.language = "en"
+    b = login_as(villager)
+    html = b.get(f"/proposals/{proposal.id}/consultation/topic").get_data(as_text=True)
+    assert "Post my opinion" in html and "I worry about something" in html
+    resp = b.post(f"/proposals/{proposal.id}/consultation/topic/posts", {"stance": "support", "body": ""})
+    assert "Please write your opinion." in resp.get_data(as_text=True)
