@@ -40,7 +40,6 @@ def _setup(voters: int) -> dict:
     session cookie and CSRF token."""
     from datetime import timedelta
 
-    from flask_wtf.csrf import generate_csrf  # noqa: F401  (same salt as the app)
     from itsdangerous import URLSafeTimedSerializer
 
     from app import create_app

@@ -5,8 +5,8 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateTimeLocalField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms import BooleanField, DateTimeLocalField, HiddenField, IntegerField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 CHOICE_LABELS = {"yes": _l("Yes, I agree"), "no": _l("No, I disagree"), "abstain": _l("I abstain")}
 CHOICE_SHORT = {"yes": _l("Yes"), "no": _l("No"), "abstain": _l("Abstain")}
@@ -18,8 +18,6 @@ class ChoiceForm(FlaskForm):
     choice = HiddenField(validators=[DataRequired()])
 
     def validate_choice(self, field):
-        from wtforms.validators import ValidationError
-
         if field.data not in CHOICE_LABELS:
             raise ValidationError(_l("Please choose yes, no or abstain."))
 
