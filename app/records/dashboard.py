@@ -27,6 +27,7 @@ class VillageRow:
     flagged: list[ProposalItem] = field(default_factory=list)
     village_flags: list[Flag] = field(default_factory=list)
     to_file: list = field(default_factory=list)
+    late_objections: list = field(default_factory=list)
 
     @property
     def stages(self) -> list[tuple[str, int]]:
@@ -59,6 +60,13 @@ def village_row(village) -> VillageRow:
                                         .order_by(Proposal.id)))
     row = VillageRow(village=village, by_stage=Counter(p.stage for p in proposals),
                      village_flags=village_flags(village))
+    from app.records.models import Objection
+
+    if proposals:
+        pending = db.session.scalars(select(Objection).where(
+            Objection.proposal_id.in_([p.id for p in proposals]), Objection.answered_at.is_(None))
+            .order_by(Objection.reply_due_at))
+        row.late_objections = [o for o in pending if o.is_overdue()]
     for p in proposals:
         flags = proposal_flags(p)
         overdue = p.is_overdue()

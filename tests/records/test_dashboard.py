@@ -139,3 +139,14 @@ def test_the_flags_csv_lists_each_flag(cast, proposal_in, login_as, no_other_are
     proposal_in("publicized", title="违规议题")
     csv = login_as(cast.overseer).client.get(f"/oversight/townships/{cast.village.township_id}/flags.csv")
     assert "stage_skipped" in csv.get_data(as_text=True)
+
+
+def test_an_objection_left_unanswered_past_its_reply_time_shows_as_overdue(cast, proposal_in, login_as,
+                                                                          no_other_areas):
+    from app.records import services
+
+    o = services.file_objection(proposal_in("publicized", title="有逾期异议的议题"), cast.villager, "异议")
+    o.reply_due_at = utcnow() - timedelta(hours=1)
+    _db.session.flush()
+    html = login_as(cast.overseer).get(f"/oversight/townships/{cast.village.township_id}").get_data(as_text=True)
+    assert f"#objection-{o.id}" in html

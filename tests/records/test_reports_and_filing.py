@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from app.records import api, services
+from tests.factories import make_user
 from app.records.models import Report
 from app.records.services import RecordsError
 
@@ -124,7 +125,7 @@ def test_a_record_not_completed_cannot_be_filed(cast, proposal_in):
         services.file_record(proposal_in("implementing"), cast.overseer, "备案")
 
 
-def test_posting_a_report_with_a_photo_through_the_page(cast, proposal_in, login_as, client):
+def test_posting_a_report_with_a_photo_through_the_page(cast, proposal_in, login_as, app):
     from app.records.record import reports_of
 
     p = proposal_in("implementing")
@@ -135,6 +136,7 @@ def test_posting_a_report_with_a_photo_through_the_page(cast, proposal_in, login
     assert resp.status_code == 302
     (report,) = reports_of(p)
     photo_url = f"/photos/{report.photos[0].id}"
-    assert client.get(photo_url).data == PNG
-    client.post("/logout", data={"csrf_token": b.token})
-    assert client.get(photo_url).status_code == 302  # anonymous: to the sign-in page
+    assert b.client.get(photo_url).data == PNG
+    assert app.test_client().get(photo_url).status_code == 302  # anonymous: to the sign-in page
+    neighbour = make_user(["committee_member"])
+    assert login_as(neighbour).client.get(photo_url).status_code == 404
