@@ -32,6 +32,11 @@ def _back(proposal):
     return redirect(url_for("records.proposal_records", proposal_id=proposal.id) + "#records")
 
 
+def refusal_text(exc: Exception) -> str:
+    """An engine or service refusal in words (the engine's str() lists its problems)."""
+    return str(exc)
+
+
 def _form_errors(form) -> None:
     for errors in form.errors.values():
         for e in errors:
@@ -97,7 +102,7 @@ def send_back(proposal_id: int):
         services.send_back(proposal, current_user, form.reason.data)
     except InvalidTransition as exc:
         db.session.rollback()
-        flash(" ".join(str(a) if not isinstance(a, list) else " ".join(map(str, a)) for a in exc.args), "error")
+        flash(refusal_text(exc), "error")
         return _back(proposal)
     db.session.commit()
     flash(_("The proposal went back to the consensus consultation."), "info")

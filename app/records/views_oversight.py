@@ -20,7 +20,7 @@ from app.records.forms import FilingForm
 from app.records.permissions import (can_check_chain, can_file_record, can_list_records, can_oversee_township,
                                      can_view_record, PUBLIC_STAGES)
 from app.records.record import build_record, record_json
-from app.records.views import _form_errors, bp, load_proposal
+from app.records.views import _form_errors, bp, load_proposal, refusal_text
 
 
 # Township dashboard (乡镇) ----------------------------------------------------------
@@ -58,7 +58,7 @@ def file_record(proposal_id: int):
         services.file_record(proposal, current_user, form.comment.data)
     except (services.RecordsError, InvalidTransition) as exc:
         db.session.rollback()
-        flash(str(exc.args[0]), "error")
+        flash(refusal_text(exc), "error")
         return redirect(url_for("records.proposal_records", proposal_id=proposal.id))
     db.session.commit()
     flash(_("The record was filed and archived."), "info")

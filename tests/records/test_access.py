@@ -136,3 +136,24 @@ def test_objecting_and_answering_through_the_pages(world, login_as):
     assert resp.status_code == 302
     assert o.status == "upheld"
     assert f"/proposals/{posted.id}/send-back" in s.get(f"/proposals/{posted.id}/publication").get_data(as_text=True)
+
+
+def test_a_send_back_the_engine_refuses_is_explained_not_applied(world, login_as, monkeypatch):
+    engine = pytest.importorskip("app.deliberation.engine")
+    from app.records import api, services
+
+    posted = world["posted"]
+    o = services.file_objection(posted, world["cast"].villager, "异议")
+    services.answer_objection(o, world["cast"].supervisor, "成立", upheld=True)
+    assert api.upheld_objection_count(posted) == 1
+
+    def refuse(*a, **k):
+        raise engine.InvalidTransition("现在还不行：", ["原因一", "原因二"])
+
+    monkeypatch.setattr(engine, "transition", refuse)
+    b = login_as(world["cast"].committee)
+    b.get(f"/proposals/{posted.id}/publication")
+    resp = b.post(f"/proposals/{posted.id}/send-back", {"reason": "异议成立"}, follow_redirects=True)
+    html = resp.get_data(as_text=True)
+    assert "原因一" in html and "原因二" in html
+    assert posted.stage == "publicized"
