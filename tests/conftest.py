@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from flask import g
+from flask.testing import FlaskClient
 from flask.globals import app_ctx
 from sqlalchemy import text
 from sqlalchemy.orm import scoped_session, sessionmaker
@@ -45,9 +46,21 @@ def _reset_schema(app):
         install_database_rules(_db.engine)
 
 
+class CommittingClient(FlaskClient):
+    """Commits the test's set-up before each request, as data a real request meets is
+    committed: a view that rolls back then discards only its own work, not the set-up
+    (the outer transaction still removes everything when the test ends)."""
+
+    def open(self, *args, **kwargs):
+        if _db.session.registry.has():
+            _db.session.commit()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app():
     application = create_app(TestConfig)
+    application.test_client_class = CommittingClient
     _reset_schema(application)
 
     @application.before_request
@@ -157,11 +170,15 @@ def browser(client):
 
 
 @pytest.fixture()
-def login_as(client, app):
-    """Sign a person in through the real login page."""
+def login_as(client):
+    """Sign a person in on `client` through the real login page; whoever was signed in
+    there before is forgotten, other cookies (language, text size) stay. For a second
+    browser at the same time, use `app.test_client()`."""
     from tests.factories import PASSWORD
 
     def _login(person, password=PASSWORD):
+        for name in ("session", "remember_token"):
+            client.delete_cookie(name)
         b = Browser(client)
         b.get("/login")
         resp = b.post("/login", {"phone": person.phone, "password": password})

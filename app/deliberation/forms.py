@@ -25,6 +25,10 @@ class ProposalForm(FlaskForm):
     note = StringField(_l("What changed (for the version history)"), validators=[Optional(), Length(max=500)])
 
 
+class ConfirmForm(FlaskForm):
+    """A button that only needs its CSRF token."""
+
+
 class TransitionForm(FlaskForm):
     to = HiddenField(validators=[DataRequired()])
     reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=4000)], render_kw={"rows": 3})

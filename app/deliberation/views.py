@@ -14,7 +14,7 @@ from app.accounts.models import Village
 from app.deliberation import engine, services
 from app.deliberation.diff import diff_texts, has_changes
 from app.deliberation.matters import BODY_LABELS, matter_label
-from app.deliberation.forms import DeadlineForm, NoticeForm, ProposalForm, TransitionForm
+from app.deliberation.forms import ConfirmForm, DeadlineForm, NoticeForm, ProposalForm, TransitionForm
 from app.deliberation.models import ALL_STAGES, STAGES, Authorisation, Proposal
 from app.deliberation.permissions import (
     can_create_proposal, can_edit_proposal, can_manage_proposal, can_view_proposal, can_view_proposals,
@@ -230,7 +230,7 @@ def _at_start_of(day) -> datetime | None:
 @login_required
 def proposal_close_topic(proposal_id: int):
     proposal = _manage(proposal_id)
-    if not TransitionForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     return _done_or_error(proposal, lambda: services.close_topic_consultation(proposal, current_user),
                           _("The topic consultation is closed."))

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.accounts.models import Village
 from app.deliberation import services
-from app.deliberation.forms import AnswerForm, AuthorisationForm, SuggestionForm
+from app.deliberation.forms import AnswerForm, AuthorisationForm, ConfirmForm, SuggestionForm
 from app.deliberation.models import Authorisation, Suggestion
 from app.deliberation.permissions import (
     can_answer_suggestion, can_cosign, can_record_authorisation, can_suggest, can_view_suggestions,
@@ -64,7 +64,7 @@ def suggestion_detail(suggestion_id: int):
 def suggestion_cosign(suggestion_id: int):
     suggestion = _suggestion_or_404(suggestion_id)
     require(can_cosign(current_user, suggestion))
-    if not AnswerForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     services.cosign_suggestion(suggestion, current_user)
     db.session.commit()
@@ -77,7 +77,7 @@ def suggestion_cosign(suggestion_id: int):
 def suggestion_accept(suggestion_id: int):
     suggestion = _suggestion_or_404(suggestion_id)
     require(can_answer_suggestion(current_user, suggestion))
-    if not AnswerForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     proposal = services.accept_suggestion(suggestion, current_user)
     db.session.commit()
