@@ -60,3 +60,12 @@ def report_counts(proposal) -> tuple[int, bool]:
     from app.records import api
 
     return api.report_counts(proposal)
+
+
+def close_poll_if_due(proposal) -> bool:
+    """Close the current stage's poll if its closing time has passed (first access after
+    the time closes it, even when no cron job ran); True if it closed one."""
+    from app.voting import api, services
+
+    poll = api.latest_poll(proposal, proposal.stage)
+    return poll is not None and services.close_if_due(poll)

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from app.accounts.models import Village
-from app.deliberation import engine, services
+from app.deliberation import engine, hooks, services
 from app.deliberation.diff import diff_texts, has_changes
 from app.deliberation.matters import BODY_LABELS, matter_label
 from app.deliberation.forms import ConfirmForm, DeadlineForm, NoticeForm, ProposalForm, TransitionForm
@@ -174,6 +174,8 @@ def _timeline(proposal: Proposal):
 @login_required
 def proposal_detail(proposal_id: int):
     proposal = _proposal_or_404(proposal_id)
+    if hooks.close_poll_if_due(proposal):
+        db.session.refresh(proposal)
     return render_template("deliberation/proposal_detail.html", proposal=proposal, timeline=_timeline(proposal),
                            blockers=engine.blockers(proposal), next_step=engine.next_step(proposal),
                            moves=engine.available_moves(current_user, proposal), transition_form=TransitionForm(),

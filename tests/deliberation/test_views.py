@@ -151,3 +151,21 @@ def test_suggestion_cosigned_past_threshold_is_overdue_until_taken_up(db, login_
     resp = bc.post(f"/suggestions/{s.id}/accept", {})
     assert resp.status_code == 302 and s.status == "accepted"
     assert db.session.query(Proposal).filter_by(title="装路灯").one().stage == "draft"
+
+
+def test_proposal_page_closes_a_poll_past_its_time_and_moves_on(db, login_as, committee):
+    from datetime import timedelta
+
+    from app.clock import travel_to
+    from app.voting import services as voting
+
+    p = make_proposal(stage="committee_deliberation", village=committee.village)
+    others = [make_user(["committee_member"], committee.village) for _ in range(2)]
+    poll = voting.open_poll(p, committee, closes_at=utcnow() + timedelta(hours=1))
+    for person in [committee, *others]:
+        voting.cast_ballot(poll, person, "yes")
+    b = login_as(committee)
+    with travel_to(utcnow() + timedelta(hours=2)):
+        html = b.get(f"/proposals/{p.id}").get_data(as_text=True)
+    assert poll.status == "closed" and p.stage == "member_review"
+    assert "党员审议" in html
