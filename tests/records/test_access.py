@@ -157,3 +157,48 @@ def test_a_send_back_the_engine_refuses_is_explained_not_applied(world, login_as
     html = resp.get_data(as_text=True)
     assert "原因一" in html and "原因二" in html
     assert posted.stage == "publicized"
+
+
+POSTS = [
+    ("/proposals/{posted}/objections", {"body": "异议"}, "neighbour", 404),
+    ("/proposals/{posted}/send-back", {"reason": "理由"}, "villager", 403),
+    ("/proposals/{posted}/reports", {"body": "进展"}, "committee", 403),  # not implementing yet
+    ("/proposals/{posted}/filing", {"comment": "备案"}, "overseer", 403),  # not completed yet
+    ("/proposals/{posted}/filing", {"comment": "备案"}, "far_overseer", 404),
+]
+
+
+@pytest.mark.parametrize("template,data,who,expected", POSTS)
+def test_anonymous_posts_are_sent_to_sign_in(world, client, template, data, who, expected):
+    resp = client.post(_url(world, template), data=data)
+    assert resp.status_code in (302, 400)  # sign-in, or the CSRF check that comes first
+    assert world["posted"].stage == "publicized"
+
+
+@pytest.mark.parametrize("template,data,who,expected", POSTS)
+def test_posts_by_the_wrong_person_or_at_the_wrong_stage_are_refused(world, login_as, template, data, who, expected):
+    b = login_as(_who(world, who))
+    b.get("/")
+    assert b.post(_url(world, template), data).status_code == expected
+
+
+def test_answering_or_giving_an_opinion_needs_the_supervision_committee(world, login_as, app, tmp_path, monkeypatch):
+    from app.records import services
+
+    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path))
+    cast = world["cast"]
+    o = services.file_objection(world["posted"], cast.villager, "异议")
+    building = make_proposal("implementing", cast.village, cast.committee)
+    r = services.post_report(building, cast.committee, "进展")
+    for who, expected in (("committee", 403), ("villager", 403), ("neighbour", 404)):
+        b = login_as(_who(world, who))
+        b.get("/")
+        assert b.post(f"/objections/{o.id}/answer", {f"a{o.id}-answer": "答", f"a{o.id}-upheld": "no"}
+                      ).status_code == expected
+        assert b.post(f"/reports/{r.id}/opinion", {f"o{r.id}-opinion": "意见"}).status_code == expected
+
+
+def test_the_oversight_index_is_for_overseers_only(world, login_as, client):
+    assert client.get("/oversight").status_code == 302
+    assert login_as(world["cast"].committee).client.get("/oversight").status_code == 403
+    assert login_as(world["cast"].overseer).client.get("/oversight").status_code == 302  # to its township
