@@ -52,6 +52,30 @@ test-pg: setup
 test-e2e: setup
 	$(call run_pytest,-m e2e tests/e2e $(PYTEST_ARGS))
 
+# Page checks that need tools from npm (installed into node_modules/, never committed).
+# The Nu HTML checker needs Java 17; Lighthouse runs on the system Chromium.
+NPM_INSTALL := npm install --no-save --no-audit --no-fund --no-package-lock
+VNU_JAR := node_modules/vnu-jar/build/dist/vnu.jar
+LIGHTHOUSE := node_modules/.bin/lighthouse
+
+$(VNU_JAR):
+	$(NPM_INSTALL) vnu-jar@26.9.27
+
+$(LIGHTHOUSE):
+	$(NPM_INSTALL) lighthouse@12.2.3
+
+check-html: setup $(VNU_JAR)
+	$(call run_pytest,-m e2e tests/e2e/test_html_valid.py $(PYTEST_ARGS))
+
+# Lighthouse (mobile) on the sign-in, home, proposal and voting pages of a fresh demo
+# site; writes the figures for docs/performance.md. Not part of CI.
+lighthouse: setup $(LIGHTHOUSE)
+	$(BIN)/python bench/lighthouse.py
+
+# Bytes and slow-3G paint times per page type (needs a running demo site: make run).
+page-weight: setup
+	$(BIN)/python bench/page_weight.py http://127.0.0.1:$(PORT)
+
 # Developers: collect new strings into every area's catalogue (then translate them).
 babel-extract: setup
 	$(BIN)/pybabel extract -q -F babel.cfg -k _l -o /tmp/gongyi-messages.pot .

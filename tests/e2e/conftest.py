@@ -35,7 +35,9 @@ def _free_port() -> int:
 def live_server():
     tmp = Path(tempfile.mkdtemp(prefix="gongyi-e2e-"))
     env = {**os.environ, "GONGYI_INSTANCE": str(tmp), "DATABASE_URL": f"sqlite:///{tmp / 'e2e.sqlite3'}",
-           "MESSAGE_BACKEND": "log"}
+           "MESSAGE_BACKEND": "log",
+           # The browser tests sign the same demo people in many times within minutes.
+           "LOGIN_LIMIT_PER_ACCOUNT": "1000 per 15 minutes", "LOGIN_LIMIT_PER_ADDRESS": "3000 per 15 minutes"}
     env.pop("TEST_DATABASE_URL", None)
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     subprocess.run(flask + ["db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
@@ -96,3 +98,72 @@ def sign_in(page):
         return page
 
     return _sign_in
+
+
+# --- pages of every type, people in every language and text size ---------------------
+
+def _new_phone_context(chromium, live_server, width=PHONE["width"]):
+    return chromium.new_context(viewport={"width": width, "height": PHONE["height"]}, device_scale_factor=2,
+                                is_mobile=True, has_touch=True, base_url=live_server, locale="zh-CN")
+
+
+def _sign_in_page(page, phone):
+    page.goto("/login")
+    page.locator("input[name=phone]").fill(phone)
+    page.locator("input[name=password]").fill(DEMO_PASSWORD)
+    page.locator("main form button.primary").click()
+    page.wait_for_url("**/")
+
+
+@pytest.fixture(scope="session")
+def site_pages(chromium, live_server):
+    """page type → (phone of a person who reaches it, path), found by following links."""
+    from tests.e2e.site import CRAWLERS, set_preferences, crawl
+
+    found: dict[str, tuple[str, str]] = {}
+    for phone in CRAWLERS:
+        context = _new_phone_context(chromium, live_server)
+        page = context.new_page()
+        _sign_in_page(page, phone)
+        set_preferences(page, lang="zh_Hans", large=False)
+        for kind, path in crawl(page).items():
+            found.setdefault(kind, (phone, path))
+        context.close()
+    return found
+
+
+_SIGNED_IN: dict[str, dict] = {}  # phone → cookies of a signed-in phone, reused across tests
+
+
+@pytest.fixture()
+def person_page(chromium, live_server):
+    """A phone signed in as `phone` with the given language and text size; the person's
+    preferences are put back to Chinese and normal text afterwards."""
+    from tests.e2e.site import set_preferences
+
+    opened = []
+
+    def _open(phone, *, lang="zh_Hans", large=False, width=PHONE["width"]):
+        context = _new_phone_context(chromium, live_server, width)
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        state = _SIGNED_IN.get(phone)
+        if state:
+            context.add_cookies(state["cookies"])
+            page.goto("/")
+        if not state or page.locator("form[action='/logout']").count() == 0:
+            _sign_in_page(page, phone)
+            _SIGNED_IN[phone] = context.storage_state()
+        set_preferences(page, lang=lang, large=large)
+        opened.append(page)
+        return page
+
+    yield _open
+    for page in opened:
+        if page.is_closed():
+            continue
+        try:
+            page.goto("/")
+            set_preferences(page, lang="zh_Hans", large=False)
+        finally:
+            page.context.close()

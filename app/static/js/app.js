@@ -8,7 +8,9 @@
   // the page has loaded, so it never delays the first paint on a slow network. Until it
   // arrives every form still works as a plain form.
   var htmxUrl = self && self.getAttribute("data-htmx");
-  var HX = "[hx-get],[hx-post],[hx-put],[hx-patch],[hx-delete],[hx-boost],[data-hx-get],[data-hx-post]";
+  var HX = ["get", "post", "put", "patch", "delete", "boost"].map(function (v) {
+    return "[hx-" + v + "],[data-hx-" + v + "]";
+  }).join(",");
   function loadHtmx() {
     if (window.htmx || !htmxUrl || !doc.querySelector(HX)) return;
     var s = doc.createElement("script");

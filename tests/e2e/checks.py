@@ -1,0 +1,150 @@
+"""What the browser tests measure on a page: axe-core's WCAG A/AA rules, bytes
+transferred (compressed, as the phone receives them), other hosts asked, layout fit,
+tap targets and paint time under an emulated slow network."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+
+# Slow 3G as the issue defines it: 400 kbit/s both ways, 400 ms round trip.
+SLOW_3G = {"offline": False, "latency": 400, "downloadThroughput": 400 * 1000 / 8,
+           "uploadThroughput": 400 * 1000 / 8}
+CPU_SLOWDOWN = 4
+
+
+def axe_violations(page) -> list[str]:
+    """Every WCAG 2.2 A/AA violation on the page, one line each ("" when none)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS},
+                                       "resultTypes": ["violations"]})
+    lines = []
+    for v in results.response["violations"]:
+        targets = ", ".join(str(n["target"]) for n in v["nodes"][:4])
+        lines.append(f"{v['id']} ({v['impact']}): {v['help']} — {targets}")
+    return lines
+
+
+@dataclass
+class Traffic:
+    """Bytes and requests seen by the browser's network layer for one page load."""
+
+    requests: list[tuple[str, int, bool]] = field(default_factory=list)  # url, bytes, from cache
+
+    @property
+    def total(self) -> int:
+        return sum(n for _, n, _ in self.requests)
+
+    def hosts(self) -> set[str]:
+        return {urlsplit(u).netloc for u, _, _ in self.requests if u.startswith("http")}
+
+    def report(self) -> str:
+        return "\n".join(f"{n:>7} {'cache' if c else '     '} {u}" for u, n, c in self.requests)
+
+
+class Recorder:
+    """Counts encodedDataLength (bytes on the wire, headers included) per request via CDP."""
+
+    def __init__(self, page):
+        self.page = page
+        self.cdp = page.context.new_cdp_session(page)
+        self.cdp.send("Network.enable")
+        self._urls: dict[str, str] = {}
+        self._cached: set[str] = set()
+        self._bytes: dict[str, int] = {}
+        self.cdp.on("Network.requestWillBeSent", self._sent)
+        self.cdp.on("Network.requestServedFromCache", lambda e: self._cached.add(e["requestId"]))
+        self.cdp.on("Network.responseReceived", self._received)
+        self.cdp.on("Network.loadingFinished", self._finished)
+
+    def _sent(self, e):
+        self._urls[e["requestId"]] = e["request"]["url"]
+
+    def _received(self, e):
+        if e["response"].get("fromDiskCache") or e["response"].get("fromMemoryCache"):
+            self._cached.add(e["requestId"])
+
+    def _finished(self, e):
+        self._bytes[e["requestId"]] = int(e.get("encodedDataLength", 0))
+
+    def clear_cache(self):
+        self.cdp.send("Network.clearBrowserCache")
+
+    def start(self):
+        self._urls.clear()
+        self._cached.clear()
+        self._bytes.clear()
+
+    def traffic(self) -> Traffic:
+        t = Traffic()
+        for rid, url in self._urls.items():
+            if url.startswith("data:"):
+                continue
+            t.requests.append((url, self._bytes.get(rid, 0), rid in self._cached))
+        return t
+
+    def measure(self, url: str) -> Traffic:
+        self.start()
+        self.page.goto(url, wait_until="load")
+        self.page.wait_for_load_state("networkidle")
+        return self.traffic()
+
+    def throttle(self, on: bool = True):
+        if on:
+            self.cdp.send("Network.emulateNetworkConditions", SLOW_3G)
+            self.cdp.send("Emulation.setCPUThrottlingRate", {"rate": CPU_SLOWDOWN})
+        else:
+            self.cdp.send("Network.emulateNetworkConditions",
+                          {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+            self.cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
+
+
+PAINT_JS = """() => new Promise(resolve => {
+  const out = {fcp: null, lcp: null};
+  for (const e of performance.getEntriesByType('paint')) if (e.name === 'first-contentful-paint') out.fcp = e.startTime;
+  new PerformanceObserver(list => { for (const e of list.getEntries()) out.lcp = e.startTime; })
+    .observe({type: 'largest-contentful-paint', buffered: true});
+  setTimeout(() => resolve(out), 50);
+})"""
+
+
+def paint_times(page) -> dict:
+    """First and largest contentful paint of the current page, in ms from navigation start."""
+    return page.evaluate(PAINT_JS)
+
+
+FIT_JS = "() => document.documentElement.scrollWidth"
+
+TARGETS_JS = """(min) => {
+  const small = [];
+  const seen = new Set();
+  const visible = el => { const r = el.getBoundingClientRect(); const s = getComputedStyle(el);
+    return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none'; };
+  const check = (el, box) => {
+    const r = box.getBoundingClientRect();
+    if (r.height + 0.5 < min || r.width + 0.5 < min) small.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}${el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : ''} "${(el.innerText || el.value || el.name || '').trim().slice(0, 30)}" ${Math.round(r.width)}x${Math.round(r.height)}`);
+  };
+  for (const el of document.querySelectorAll('button, a.btn, select, input, textarea, summary, a')) {
+    if (!visible(el) || seen.has(el) || el.closest('.skip') || el.type === 'hidden') continue;
+    seen.add(el);
+    if (el.tagName === 'A' && !el.classList.contains('btn')) {
+      // A link inside a sentence is exempt (WCAG 2.5.8); a link standing alone is a target.
+      const parent = el.parentElement;
+      if (parent && parent.innerText.trim() !== el.innerText.trim()) continue;
+    }
+    if (el.type === 'checkbox' || el.type === 'radio') { const label = el.closest('label') || (el.id && document.querySelector(`label[for="${el.id}"]`)); check(el, label || el); continue; }
+    check(el, el);
+  }
+  return small;
+}"""
+
+
+def small_targets(page, minimum: int) -> list[str]:
+    """Visible controls (and links standing alone) smaller than minimum × minimum px."""
+    return page.evaluate(TARGETS_JS, minimum)
+
+
+def body_font_px(page) -> float:
+    return page.evaluate("() => parseFloat(getComputedStyle(document.body).fontSize)")
