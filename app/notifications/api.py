@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Iterable
 
-from flask import url_for
+from flask import current_app, has_request_context, url_for
 from flask_babel import LazyString, format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -53,12 +53,21 @@ def notify_many(people: Iterable, kind: str, text, url: str, *, send: bool = Tru
     return made
 
 
+def _url(endpoint: str, **values) -> str:
+    """A site-relative link; also from a command (seed-demo, close-due-polls), where
+    there is no request to build it from."""
+    if has_request_context():
+        return url_for(endpoint, **values)
+    with current_app.test_request_context("/"):
+        return url_for(endpoint, **values)
+
+
 def _poll_url(poll) -> str:
-    return url_for("voting.poll_detail", poll_id=poll.id)
+    return _url("voting.poll_detail", poll_id=poll.id)
 
 
 def _proposal_url(proposal) -> str:
-    return url_for("deliberation.proposal_detail", proposal_id=proposal.id)
+    return _url("deliberation.proposal_detail", proposal_id=proposal.id)
 
 
 def poll_opened(poll) -> list[Notification]:
@@ -77,7 +86,7 @@ def reply_posted(reply) -> Notification | None:
         return None
     text = _l("Gongyi: %(name)s replied to your opinion on “%(title)s”.",
               name=reply.author.name, title=parent.proposal.title)
-    url = url_for("consultation.thread", proposal_id=parent.proposal_id, kind=parent.thread) + f"#post-{parent.id}"
+    url = _url("consultation.thread", proposal_id=parent.proposal_id, kind=parent.thread) + f"#post-{parent.id}"
     return notify(parent.author, "reply", text, url, key=f"reply:{reply.id}")
 
 

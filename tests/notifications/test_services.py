@@ -149,3 +149,33 @@ def test_polls_closing_later_than_a_day_get_no_reminder(ctx):
     poll, voters, opener = make_poll(voters=2, hours=48)
     assert poll not in api.polls_closing_soon()
     assert poll in api.polls_closing_soon(utcnow() + timedelta(hours=25))
+
+
+def test_events_can_be_told_from_a_command_without_a_request(app, db):
+    from tests.consultation.factories import committee_and_proposal, make_post
+
+    with app.app_context():
+        committee, proposal = committee_and_proposal()
+        opinion = make_post(proposal)
+        reply = make_post(proposal, committee, parent=opinion, body="谢谢您的意见。")
+        note = api.reply_posted(reply)
+        assert note is not None and note.person_id == opinion.author_id
+        assert note.url.startswith(f"/proposals/{proposal.id}/consultation/topic")
+        assert api.reply_posted(make_post(proposal, opinion.author, parent=opinion)) is None  # own reply
+        notes = api.resolution_posted(proposal)
+        assert {n.person_id for n in notes} >= {committee.id, opinion.author_id}
+
+
+def test_objection_answered_tells_the_villager_who_objected(ctx):
+    from app.records.models import Objection
+    from tests.factories import make_proposal
+
+    proposal = make_proposal("publicized")
+    villager = make_user(["villager"], proposal.village)
+    objection = Objection(proposal_id=proposal.id, author_id=villager.id, body="账目不清楚。",
+                          reply_due_at=utcnow() + timedelta(days=5))
+    db.session.add(objection)
+    db.session.flush()
+    note = api.objection_answered(objection)
+    assert note.person_id == villager.id and note.kind == "objection_answered"
+    assert note.url == f"/proposals/{proposal.id}"
