@@ -69,10 +69,13 @@ def file_record(proposal_id: int):
 @login_required
 def chain_check():
     from app.records.audit import verify_chain
+    from app.records.integrity import verify_records
 
     require(can_check_chain(current_user))
     report = verify_chain()
-    return render_template("records/chain_check.html", report=report), (200 if report.ok else 409)
+    row_problems = verify_records()
+    ok = report.ok and not row_problems
+    return render_template("records/chain_check.html", report=report, row_problems=row_problems), (200 if ok else 409)
 
 
 # The record API (v1) -------------------------------------------------------------------

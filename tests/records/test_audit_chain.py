@@ -23,7 +23,7 @@ def chain(cast, proposal_in, db, app, tmp_path, monkeypatch):
     o = services.file_objection(pub, cast.villager, "异议")
     services.answer_objection(o, cast.supervisor, "答复", upheld=False)
     imp = proposal_in("implementing")
-    r = services.post_report(imp, cast.committee, "完工", final=True)
+    r = services.post_report(imp, cast.committee, "完工", final=True, photos=[b"\x89PNG\r\n\x1a\n" + b"\0" * 20])
     services.give_opinion(r, cast.supervisor, "属实")
     services.note_export(imp, cast.overseer, "json")
     engine = pytest.importorskip("app.deliberation.engine")
@@ -117,3 +117,61 @@ def test_postgresql_refuses_to_change_or_remove_an_audit_event(chain, db, statem
         with db.session.begin_nested():
             db.session.execute(text(statement))
     assert verify_chain().ok
+
+
+# The records' own rows, checked against the digests their audit events carry.
+
+ROW_TAMPERING = [
+    ("objection", "UPDATE objection SET body = '改过的异议' WHERE id = :id", "body_sha256"),
+    ("objection", "UPDATE objection SET upheld = NOT upheld WHERE id = :id", "upheld"),
+    ("objection", "UPDATE objection SET answer = '改过的答复' WHERE id = :id", "answer_sha256"),
+    ("report", "UPDATE report SET body = '改过的报告' WHERE id = :id", "body_sha256"),
+    ("report", "UPDATE report SET kind = 'progress' WHERE id = :id", "report_kind"),
+    ("report", "UPDATE report SET opinion = '改过的意见' WHERE id = :id", "opinion_sha256"),
+    ("report_photo", "UPDATE report_photo SET sha256 = :z WHERE report_id = :id", "photos"),
+    ("filing", "UPDATE filing SET comment = '改过的备案意见' WHERE id = :id", "comment_sha256"),
+    ("stage_change", "UPDATE stage_change SET reason = '改过的理由' WHERE id = :id", "reason"),
+    ("stage_change", "UPDATE stage_change SET to_stage = 'implementing' WHERE id = :id", "to"),
+]
+
+
+@pytest.fixture()
+def rows(chain, db):
+    from app.deliberation.models import StageChange
+    from app.records.models import Filing, Objection, Report
+
+    return {"objection": db.session.scalar(select(Objection.id)), "report": db.session.scalar(select(Report.id)),
+            "report_photo": db.session.scalar(select(Report.id)), "filing": db.session.scalar(select(Filing.id)),
+            "stage_change": db.session.scalar(select(StageChange.id).where(StageChange.to_stage == "archived"))}
+
+
+def test_untouched_rows_match_their_audit_events(rows):
+    from app.records.integrity import verify_records
+
+    assert verify_records() == []
+
+
+@pytest.mark.parametrize("table,statement,field", ROW_TAMPERING)
+def test_changing_a_records_row_is_detected_at_that_row(rows, db, table, statement, field):
+    from app.records.integrity import verify_records
+
+    row_id = rows[table]
+    db.session.execute(text(statement), {"id": row_id, "z": "f" * 64})
+    db.session.expire_all()
+    named = {(p.table, p.row_id) for p in verify_records() if field in p.problem}
+    assert named == {("report" if table == "report_photo" else table, row_id)}
+
+
+@pytest.mark.parametrize("table", ["objection", "filing"])
+def test_removing_a_records_row_is_detected(rows, db, table):
+    from app.records.integrity import verify_records
+
+    db.session.execute(text(f"DELETE FROM {table} WHERE id = :id"), {"id": rows[table]})
+    db.session.expire_all()
+    assert any(p.table == table and p.row_id == rows[table] and "removed" in p.problem for p in verify_records())
+
+
+def test_the_overseer_page_names_a_changed_row(rows, db, cast, login_as):
+    db.session.execute(text("UPDATE objection SET body = '改过' WHERE id = :id"), {"id": rows["objection"]})
+    resp = login_as(cast.overseer).get("/oversight/audit")
+    assert resp.status_code == 409 and f"objection {rows['objection']}" in resp.get_data(as_text=True)
