@@ -31,13 +31,23 @@ bp.cli.add_command(audit)
 
 @audit.command("verify")
 def audit_verify():
-    """Check every event's hash and link; exit 1 naming the first broken event."""
+    """Check every event's hash and link, and the record rows against their events;
+    exit 1 naming the first broken event (or the changed rows)."""
     from app.records.audit import verify_chain
+    from app.records.integrity import verify_records
 
     report = verify_chain()
-    if report.ok:
-        click.echo(f"Audit chain intact: {report.checked} events checked.")
-        return
-    click.echo(f"Audit chain BROKEN at event seq={report.broken_seq} (id={report.broken_id}): "
-               f"{report.problem}. {report.checked} events before it are intact.", err=True)
-    sys.exit(1)
+    if not report.ok:
+        click.echo(f"Audit chain BROKEN at event seq={report.broken_seq} (id={report.broken_id}): "
+                   f"{report.problem}. {report.checked} events before it are intact.", err=True)
+        sys.exit(1)
+    rows = verify_records()
+    if rows:
+        for row in rows:
+            click.echo(f"Record row {row.table} id={row.row_id} does not match its audit event: {row.problem}",
+                       err=True)
+        click.echo(f"Audit chain intact ({report.checked} events), but {len(rows)} record row(s) were "
+                   "changed or removed after the fact.", err=True)
+        sys.exit(1)
+    click.echo(f"Audit chain intact: {report.checked} events checked; every objection, report, photo, "
+               "filing and stage move matches its event.")

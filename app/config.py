@@ -69,7 +69,7 @@ class Config:
     MESSAGE_BACKEND = os.environ.get("MESSAGE_BACKEND", "log")
     ONE_TIME_CODE_MINUTES = 15
 
-    MAX_CONTENT_LENGTH = 5 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 32 * 1024 * 1024  # a report's photos (each ≤ 5 MB, checked one by one)
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     SEND_FILE_MAX_AGE_DEFAULT = timedelta(days=365)  # static URLs are fingerprinted
     COMPRESS_MIMETYPES = ["text/html", "text/css", "application/javascript", "text/javascript",

@@ -43,3 +43,29 @@ def test_seed_demo_loads_every_stage_once_and_keeps_the_chain_intact(runner, db)
 
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 0 and "events checked" in result.output
+
+
+def test_audit_verify_names_a_changed_event_and_a_changed_record_row(runner, db):
+    import pytest
+    from sqlalchemy import update
+
+    from app.deliberation import engine
+    from app.deliberation.models import StageChange
+    from tests.conftest import ON_POSTGRES
+    from tests.factories import make_proposal, make_user
+
+    proposal = make_proposal(stage="draft")
+    engine.transition(proposal, "topic_consultation", make_user(["committee_member"], proposal.village))
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+
+    db.session.execute(update(StageChange).where(StageChange.proposal_id == proposal.id).values(reason="事后改的"))
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and "stage_change" in result.output
+    db.session.execute(update(StageChange).where(StageChange.proposal_id == proposal.id).values(reason=None))
+
+    if ON_POSTGRES:
+        pytest.skip("PostgreSQL refuses changes to audit events (tested in tests/records)")
+    event = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
+    db.session.execute(update(AuditEvent).where(AuditEvent.id == event.id).values(payload="{}"))
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and f"seq={event.seq}" in result.output

@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from app.accounts.models import Person
 from app.consultation.models import (
-    SENSE_CHOICES, STANCES, THREAD_STAGE, Amendment, ConsultationSummary, Disagreement, Post, SenseCheck,
+    SENSE_CHOICES, STANCES, THREAD_STAGE, THREADS, Amendment, ConsultationSummary, Disagreement, Post, SenseCheck,
     Stakeholder,
 )
 from app.extensions import db
@@ -127,3 +127,44 @@ def my_sense(proposal, person) -> str | None:
 def current_thread(proposal) -> str | None:
     """The thread whose stage the proposal is in, if any."""
     return next((t for t, stage in THREAD_STAGE.items() if stage == proposal.stage), None)
+
+
+def _export_post(post: Post) -> dict:
+    """One post for the record; a hidden post keeps its place and the reason, not its text."""
+    hidden = post.hidden_at is not None
+    return {
+        "id": post.id, "stance": post.stance, "at": post.created_at.isoformat(),
+        "author": {"id": post.author_id, "name": post.author.name},
+        "entered_by": {"id": post.entered_by_id, "name": post.entered_by.name} if post.entered_by_id else None,
+        "body": None if hidden else post.body,
+        "hidden": hidden, "hidden_reason": post.hidden_reason if hidden else None,
+        "hidden_at": post.hidden_at.isoformat() if hidden else None,
+        "replies": [_export_post(r) for r in post.replies],
+    }
+
+
+def export_threads(proposal) -> list[dict]:
+    """Both consultation threads for the record (DESIGN.md §4), oldest post first."""
+    summary = summary_of(proposal)
+    threads = []
+    for kind in THREADS:
+        entry = {"kind": kind, "posts": [_export_post(p) for p in thread_posts(proposal, kind)]}
+        if kind == "topic":
+            entry["summary"] = {"heard": summary.heard, "answer": summary.answer,
+                                "written_by": summary.written_by_id,
+                                "written_at": summary.written_at.isoformat()} if summary else None
+            entry["stakeholders"] = [{"household_id": s.household_id, "person_id": s.person_id, "reason": s.reason}
+                                     for s in stakeholders_of(proposal)]
+        threads.append(entry)
+    return threads
+
+
+def export_disagreements(proposal) -> list[dict]:
+    """Every disagreement item with its status and outcome, and the amendments made for it."""
+    return [{
+        "id": d.id, "post_id": d.post_id, "title": d.title, "status": d.status,
+        "resolution": d.outcome if d.status == "resolved" else None,
+        "reason": d.outcome if d.status == "carried" else None,
+        "created_at": d.created_at.isoformat(), "closed_at": d.closed_at.isoformat() if d.closed_at else None,
+        "amendments": [{"id": a.id, "status": a.status, "version_id": a.version_id} for a in d.amendments],
+    } for d in disagreements_of(proposal)]

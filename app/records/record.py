@@ -22,41 +22,22 @@ def _person(p) -> dict | None:
     return {"id": p.id, "name": p.name} if p is not None else None
 
 
-def _other_area(module: str, name: str):
-    """A function of another area's api module, or None while that area lacks it (the
-    record then shows an empty list and the log says why)."""
-    import importlib
-    import logging
-
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        mod = None
-    fn = getattr(mod, name, None)
-    if fn is None:
-        logging.getLogger("gongyi.records").warning("%s.%s is missing: the record leaves it empty", module, name)
-    return fn
-
-
 def export_polls(proposal) -> list[dict]:
-    fn = _other_area("app.voting.api", "export_polls")
-    polls = fn(proposal) if fn else []
-    for poll in polls:  # the contract's roster_size, derivable from the frozen roster
-        if "roster_size" not in poll and isinstance(poll.get("roster"), list):
-            poll["roster_size"] = len(poll["roster"])
-    return polls
+    from app.voting.api import export_polls as polls_of
+
+    return polls_of(proposal)
 
 
 def export_threads(proposal) -> list[dict]:
-    fn = _other_area("app.consultation.api", "export_threads")
-    return fn(proposal) if fn else []
+    from app.consultation.api import export_threads as threads_of
+
+    return threads_of(proposal)
 
 
 def export_disagreements(proposal) -> list[dict]:
-    fn = _other_area("app.consultation.api", "export_disagreements")
-    return fn(proposal) if fn else []
+    from app.consultation.api import export_disagreements as disagreements_of
+
+    return disagreements_of(proposal)
 
 
 def objections_of(proposal) -> list[Objection]:

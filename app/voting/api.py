@@ -37,6 +37,9 @@ def poll_records(proposal) -> list[dict]:
     return [poll_record(p) for p in polls]
 
 
+export_polls = poll_records  # the name the record export asks for
+
+
 def open_choices(poll: Poll) -> dict[str, str]:
     """unit key → choice, for an open (non-secret) poll only."""
     from app.voting.models import Ballot
@@ -67,6 +70,7 @@ def poll_record(poll: Poll) -> dict:
     record = {
         "id": poll.id, "proposal_id": poll.proposal_id, "stage": poll.stage, "version_id": poll.version_id,
         "electorate": poll.electorate, "secret": poll.secret, "status": poll.status,
+        "roster_size": len(poll.roster), "opened_at": poll.opened_at.isoformat() if poll.opened_at else None,
         "opens_at": poll.opens_at.isoformat(), "closes_at": poll.closes_at.isoformat(),
         "closed_at": poll.closed_at.isoformat() if poll.closed_at else None,
         "rule": poll.rule.to_dict(), "tally": poll.tally.to_dict() if poll.tally else None,
