@@ -20,11 +20,12 @@ from app.accounts.models import (
 from app.accounts.passwords import hash_password, password_problem, verify_password
 from app.extensions import db
 from app.records.audit import record_event
+from app.errors import Refused
 
 PHONE_RE = re.compile(r"^1\d{10}$")
 
 
-class AccountError(ValueError):
+class AccountError(Refused, ValueError):
     """A request about people or accounts that cannot be carried out; str() is for the user."""
 
 

@@ -16,9 +16,10 @@ from app.consultation.models import (
 )
 from app.extensions import db
 from app.records.audit import record_event
+from app.errors import Refused
 
 
-class ConsultationError(ValueError):
+class ConsultationError(Refused, ValueError):
     """Refused input; str(exc) is the message to show, in the person's language."""
 
 

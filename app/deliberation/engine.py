@@ -22,9 +22,10 @@ from app.deliberation.models import STAGES, TERMINAL, Proposal, StageChange
 from app.deliberation.stages import STAGE_LABELS
 from app.extensions import db
 from app.records.audit import record_event
+from app.errors import Refused
 
 
-class InvalidTransition(Exception):
+class InvalidTransition(Refused):
     """A move the engine refuses; str() is a message a villager can read."""
 
     def __init__(self, message: str, problems: list[str] | None = None):

@@ -15,12 +15,13 @@ from app.deliberation.models import (
 )
 from app.extensions import db
 from app.records.audit import record_event
+from app.errors import Refused
 
 TITLE_MAX = 120
 BODY_MAX = 20000
 
 
-class DeliberationError(ValueError):
+class DeliberationError(Refused, ValueError):
     """A request the deliberation area cannot carry out; str() is for the user."""
 
 

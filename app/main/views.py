@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -12,6 +12,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 
+from app.errors import Refused
 from app.extensions import db
 from app.i18n import LANG_COOKIE, html_lang
 from app.main.menu import home_links
@@ -30,6 +31,12 @@ def safe_next(target: str | None, fallback: str) -> str:
         if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
             return target
     return fallback
+
+
+def _same_site_referrer() -> str | None:
+    ref = request.referrer or ""
+    root = request.host_url
+    return "/" + ref[len(root):] if ref.startswith(root) else None
 
 
 def large_text_on() -> bool:
@@ -122,6 +129,14 @@ def render_error(code: int, message: str | None = None):
 def init_errors(app):
     for code in ERRORS:
         app.register_error_handler(code, lambda e, c=code: render_error(c))
+
+    @app.errorhandler(Refused)
+    def _refused(e):
+        # A refusal no view caught: undo the request's work, say why, go back.
+        db.session.rollback()
+        flash(str(e), "error")
+        back = safe_next(_same_site_referrer(), url_for("main.home"))
+        return redirect(back, 303)
 
     @app.errorhandler(CSRFError)
     def _csrf(e):

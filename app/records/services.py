@@ -15,12 +15,13 @@ from app.accounts.models import utcnow
 from app.extensions import db
 from app.records.audit import record_event
 from app.records.models import Filing, Objection, Report, ReportPhoto
+from app.errors import Refused
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PHOTOS = 6
 
 
-class RecordsError(ValueError):
+class RecordsError(Refused, ValueError):
     """A refused change, with a message a villager can read."""
 
 

@@ -20,11 +20,12 @@ from app.voting.models import (
     CHANNELS, CHOICES, VOTING_STAGES, Attendance, Ballot, Meeting, Participation, Poll, RosterEntry, random_id,
 )
 from app.voting.tally import Tally, electorate_for, evaluate, rule_for
+from app.errors import Refused
 
 RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud without mistakes
 
 
-class VotingError(Exception):
+class VotingError(Refused):
     """A voting action refused; str() is a message for the person who tried."""
 
 
