@@ -103,10 +103,11 @@ class Recorder:
 
 PAINT_JS = """() => new Promise(resolve => {
   const out = {fcp: null, lcp: null};
-  for (const e of performance.getEntriesByType('paint')) if (e.name === 'first-contentful-paint') out.fcp = e.startTime;
+  new PerformanceObserver(list => { for (const e of list.getEntries()) if (e.name === 'first-contentful-paint') out.fcp = e.startTime; })
+    .observe({type: 'paint', buffered: true});
   new PerformanceObserver(list => { for (const e of list.getEntries()) out.lcp = e.startTime; })
     .observe({type: 'largest-contentful-paint', buffered: true});
-  setTimeout(() => resolve(out), 50);
+  setTimeout(() => resolve(out), 100);
 })"""
 
 

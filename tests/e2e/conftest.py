@@ -132,34 +132,16 @@ def site_pages(chromium, live_server):
     return found
 
 
-_SIGNED_IN: dict[str, dict] = {}  # phone → cookies of a signed-in phone, reused across tests
-
-
-@pytest.fixture()
-def person_page(chromium, live_server):
-    """A phone signed in as `phone` with the given language and text size; the person's
-    preferences are put back to Chinese and normal text afterwards."""
+@pytest.fixture(scope="session")
+def _phones(chromium, live_server):
+    """Signed-in phones kept open across tests (one per person and screen width), so a
+    long matrix of page checks signs in once per person; their preferences are put
+    back to Chinese and normal text at the end."""
     from tests.e2e.site import set_preferences
 
-    opened = []
-
-    def _open(phone, *, lang="zh_Hans", large=False, width=PHONE["width"]):
-        context = _new_phone_context(chromium, live_server, width)
-        page = context.new_page()
-        page.set_default_timeout(15000)
-        state = _SIGNED_IN.get(phone)
-        if state:
-            context.add_cookies(state["cookies"])
-            page.goto("/")
-        if not state or page.locator("form[action='/logout']").count() == 0:
-            _sign_in_page(page, phone)
-            _SIGNED_IN[phone] = context.storage_state()
-        set_preferences(page, lang=lang, large=large)
-        opened.append(page)
-        return page
-
-    yield _open
-    for page in opened:
+    pages: dict[tuple[str, int], object] = {}
+    yield pages
+    for page in pages.values():
         if page.is_closed():
             continue
         try:
@@ -167,3 +149,45 @@ def person_page(chromium, live_server):
             set_preferences(page, lang="zh_Hans", large=False)
         finally:
             page.context.close()
+
+
+@pytest.fixture()
+def person_page(_phones, chromium, live_server):
+    """A phone signed in as `phone`, in the given language and text size (both are kept
+    for the person, as the header buttons do)."""
+    from tests.e2e.site import set_preferences
+
+    def _open(phone, *, lang="zh_Hans", large=False, width=PHONE["width"]):
+        page = _phones.get((phone, width))
+        if page is None or page.is_closed():
+            context = _new_phone_context(chromium, live_server, width)
+            page = context.new_page()
+            page.set_default_timeout(15000)
+            _phones[(phone, width)] = page
+        page.goto("/")
+        if page.locator("form[action='/logout']").count() == 0:
+            _sign_in_page(page, phone)
+        set_preferences(page, lang=lang, large=large)
+        return page
+
+    return _open
+
+
+@pytest.fixture()
+def fresh_phone(chromium, live_server):
+    """A new phone (empty browser) signed in as `phone`; closed after the test."""
+    opened = []
+
+    def _open(phone, *, init_script: str | None = None):
+        context = _new_phone_context(chromium, live_server)
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        if init_script:
+            page.add_init_script(init_script)
+        _sign_in_page(page, phone)
+        opened.append(context)
+        return page
+
+    yield _open
+    for context in opened:
+        context.close()

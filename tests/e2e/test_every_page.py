@@ -16,8 +16,8 @@ def _ids(mode):
     return f"{lang}-{'large' if large else 'normal'}"
 
 
-@pytest.mark.parametrize("mode", MODES, ids=_ids)
 @pytest.mark.parametrize("kind", list(PAGE_TYPES))
+@pytest.mark.parametrize("mode", MODES, ids=_ids)
 def test_page_type_passes_the_phone_checks(site_pages, person_page, kind, mode):
     if kind not in site_pages:
         pytest.fail(f"no link leads to a {kind!r} page in the demo data (found: {sorted(site_pages)})")
@@ -47,7 +47,7 @@ def test_page_fits_a_320px_phone(site_pages, person_page, kind):
         assert page.evaluate("document.documentElement.scrollWidth") <= 320, (path, large)
 
 
-def test_large_text_mode_is_remembered_for_the_person(person_page, site_pages):
+def test_large_text_mode_is_remembered_for_the_person(person_page, fresh_phone, site_pages):
     from tests.e2e.site import VILLAGER
 
     page = person_page(VILLAGER, large=True)
@@ -56,5 +56,6 @@ def test_large_text_mode_is_remembered_for_the_person(person_page, site_pages):
     h1 = page.evaluate("parseFloat(getComputedStyle(document.querySelector('h1')).fontSize)")
     assert h1 >= 28
     # a new phone (new browser) of the same person is in large text straight after signing in
-    other = person_page(VILLAGER, large=True)
+    other = fresh_phone(VILLAGER)
     assert "large-text" in other.locator("body").get_attribute("class")
+    person_page(VILLAGER, large=False)

@@ -31,7 +31,6 @@ def test_every_page_type_is_valid_html(vnu, site_pages, person_page, tmp_path):
             f = tmp_path / f"{kind}-{'large' if large else 'normal'}.html"
             f.write_text(source, encoding="utf-8")
             files[f] = path
-            page.context.close()
     result = subprocess.run(["java", "-jar", str(vnu), "--errors-only", "--format", "json", *map(str, files)],
                             capture_output=True, text=True, timeout=300)
     messages = json.loads(result.stderr or result.stdout or '{"messages": []}')["messages"]

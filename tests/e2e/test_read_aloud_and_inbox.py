@@ -8,15 +8,16 @@ from tests.e2e.site import VILLAGER
 
 SPEECH_SPY = """
 window.__spoken = [];
-window.speechSynthesis = { speak: u => window.__spoken.push({text: u.text, lang: u.lang}),
-                           cancel: () => {}, getVoices: () => [] };
-window.SpeechSynthesisUtterance = function (t) { this.text = t; };
+Object.defineProperty(window, 'speechSynthesis', {configurable: true, value: {
+  speak: u => window.__spoken.push({text: u.text, lang: u.lang}), cancel: () => {}, getVoices: () => []}});
+Object.defineProperty(window, 'SpeechSynthesisUtterance', {configurable: true,
+  value: function (t) { this.text = t; }});
 """
+NO_SPEECH = "Object.defineProperty(window, 'speechSynthesis', {configurable: true, value: undefined});"
 
 
-def test_read_aloud_reads_the_proposal_in_mandarin(site_pages, person_page):
-    page = person_page(VILLAGER)
-    page.add_init_script(SPEECH_SPY)
+def test_read_aloud_reads_the_proposal_in_mandarin(site_pages, fresh_phone):
+    page = fresh_phone(VILLAGER, init_script=SPEECH_SPY)
     page.goto(site_pages["proposal"][1])
     button = page.get_by_role("button", name="朗读")
     expect(button).to_be_visible()
@@ -28,9 +29,8 @@ def test_read_aloud_reads_the_proposal_in_mandarin(site_pages, person_page):
     expect(page.get_by_role("button", name="停止朗读")).to_be_visible()
 
 
-def test_read_aloud_is_hidden_without_speech_synthesis(site_pages, person_page):
-    page = person_page(VILLAGER)
-    page.add_init_script("delete window.speechSynthesis; window.speechSynthesis = undefined;")
+def test_read_aloud_is_hidden_without_speech_synthesis(site_pages, fresh_phone):
+    page = fresh_phone(VILLAGER, init_script=NO_SPEECH)
     page.goto(site_pages["proposal"][1])
     assert page.locator("button[data-read]").count() >= 1
     expect(page.locator("button[data-read]").first).to_be_hidden()

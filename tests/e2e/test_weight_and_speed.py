@@ -43,5 +43,6 @@ def test_main_content_painted_within_budget_on_slow_3g(site_pages, person_page, 
         times = paint_times(page)
     finally:
         rec.throttle(False)
-    assert times["lcp"] is not None and times["fcp"] is not None, times
+    # The largest contentful paint is the main content (the proposal's text, the ballot).
+    assert times["lcp"] is not None, times
     assert times["lcp"] <= MAIN_CONTENT_PAINT_MS, times
