@@ -33,6 +33,7 @@
   // Long texts are read sentence by sentence: some phones stop a single long utterance.
   function sentences(text) {
     var parts = text.replace(/\s+/g, " ").match(/[^。！？；.!?;]+[。！？；.!?;]*/g) || [];
+    parts = parts.filter(function (p) { return /[^\s。！？；.!?;]/.test(p); });
     var out = [];
     parts.forEach(function (p) {
       p = p.trim();
@@ -60,7 +61,14 @@
     var target = doc.getElementById(btn.getAttribute("data-read"));
     if (!target) return;
     var lang = speechLang();
-    var parts = sentences(target.innerText || target.textContent || "");
+    // Read what the page shows, less the read-aloud buttons and decorative icons.
+    var copy = target.cloneNode(true);
+    Array.prototype.forEach.call(copy.querySelectorAll("button[data-read],[aria-hidden='true'],[hidden],script,style"),
+      function (el) { el.parentNode.removeChild(el); });
+    Array.prototype.forEach.call(copy.querySelectorAll("p,li,h1,h2,h3,dt,dd,div,br"), function (el) {
+      el.appendChild(doc.createTextNode("。"));  // a pause between blocks
+    });
+    var parts = sentences(copy.textContent || "");
     if (!parts.length) return;
     stop();
     speaking = btn;
