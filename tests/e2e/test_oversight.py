@@ -1,0 +1,115 @@
+"""Oversight in the browser: the township overseer's dashboard with both demo villages and
+their compliance flags, a record exported as JSON and PDF, the completed demo proposal
+filed (备案) and archived, the audit chain checked on its page; and the village's public
+notice board, which opens without signing in and carries a QR code."""
+from __future__ import annotations
+
+import json
+import re
+
+from playwright.sync_api import expect
+
+from tests.e2e.proposal_steps import OVERSEER, flash
+
+FISHPOND = "村集体鱼塘承包方案"  # completed in the demo, waiting for the township's filing
+
+
+def village(page, name):
+    return page.get_by_role("region", name=re.compile(f"^{name}"))
+
+
+def test_the_dashboard_shows_both_villages_and_a_compliance_flag(page, sign_in):
+    sign_in(OVERSEER)
+    page.get_by_role("link", name=re.compile("督导看板")).first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("示范镇 · 乡镇督导看板")
+    first, second = village(page, "幸福村"), village(page, "东风村")
+    expect(first).to_be_visible()
+    expect(second).to_be_visible()
+    # Proposals by stage: the demo's first village has one in every later stage.
+    for stage in ("议题协商", "村民决议", "决议公开", "实施中"):
+        expect(first.get_by_role("term").filter(has_text=stage)).to_have_count(1)
+    flags = first.get_by_role("heading", name="合规提示").locator("xpath=following-sibling::ul[1]")
+    expect(flags.get_by_role("listitem").filter(has_text="⚑").first).to_be_visible()
+    expect(flags).to_contain_text("未达到法定人数")
+    expect(flags).to_contain_text("第二十四条事项由未经授权的机构决定")
+
+
+def test_a_record_exports_as_json_and_as_pdf(page, sign_in):
+    sign_in(OVERSEER)
+    # Through the village's list, which holds the record whether it is filed yet or not
+    # (the dashboard links it only while it waits for the filing).
+    page.goto("/villages/1/proposals")
+    page.get_by_role("link", name=FISHPOND).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(FISHPOND)
+
+    with page.expect_response(lambda r: "/record" in r.url and r.request.resource_type == "document") as got:
+        page.get_by_role("link", name="档案（JSON）").click()
+    answer = got.value
+    assert answer.status == 200
+    assert answer.headers["content-type"].startswith("application/json")
+    record = json.loads(answer.body())
+    assert record["proposal"]["title"] == FISHPOND
+    assert record["proposal"]["stage"] in ("completed", "archived")
+    assert [change["to"] for change in record["stage_history"]][:2] == ["topic_consultation", "committee_deliberation"]
+    assert record["polls"] and record["audit"]
+
+    page.go_back()
+    # The PDF as the link gives it (fetched with the overseer's cookies: a headless
+    # browser shows a PDF in its viewer instead of handing over the file).
+    href = page.get_by_role("link", name="档案（PDF）").get_attribute("href")
+    answer = page.context.request.get(href)
+    assert answer.status == 200
+    assert answer.headers["content-type"] == "application/pdf"
+    body = answer.body()
+    assert len(body) > 1000 and body.startswith(b"%PDF-")
+    assert body.rstrip().endswith(b"%%EOF")
+
+
+def test_the_overseer_files_the_completed_record_which_is_then_archived(page, sign_in):
+    sign_in(OVERSEER)
+    page.goto("/oversight")
+    waiting = village(page, "幸福村").get_by_role("heading", name="待备案").locator("xpath=following-sibling::ul[1]")
+    waiting.get_by_role("link", name=FISHPOND).click()
+    expect(page.get_by_role("paragraph").filter(has_text="实施结果公开").first).to_be_visible()
+    page.get_by_role("textbox", name="备案意见").fill("程序完整，材料齐全，同意备案。")
+    page.get_by_role("button", name="备案并归档").click()
+    expect(flash(page)).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("示范镇 · 乡镇督导看板")
+    expect(village(page, "幸福村").get_by_role("link", name=FISHPOND)).to_have_count(0)
+
+    page.goto("/villages/1/proposals?stage=archived")
+    row = page.get_by_role("listitem").filter(has=page.get_by_role("link", name=FISHPOND))
+    expect(row).to_contain_text("已归档")
+    row.get_by_role("link", name=FISHPOND).click()
+    expect(page.locator("#proposal-text")).to_contain_text("已归档")
+    history = page.get_by_role("region", name="这个议题的各个环节")
+    history.get_by_text("全部流转记录").click()
+    expect(history).to_contain_text("程序完整，材料齐全，同意备案。")
+    # Filed once: the button is gone.
+    expect(page.get_by_role("button", name="备案并归档")).to_have_count(0)
+
+
+def test_the_overseer_checks_the_audit_chain(page, sign_in):
+    sign_in(OVERSEER)
+    page.goto("/oversight")
+    page.get_by_role("link", name="校验审计链").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("审计链校验")
+    status = page.get_by_role("status").filter(has_text="审计链")
+    expect(status).to_have_text(re.compile(r"审计链完好：已校验 \d+ 条事件。"))
+    checked = int(re.search(r"已校验 (\d+) 条", status.inner_text()).group(1))
+    assert checked > 100  # the demo's whole history, not an empty chain
+    expect(page.get_by_text("所有异议、报告、备案和阶段变更均与审计事件相符。")).to_be_visible()
+
+
+def test_the_notice_board_opens_without_signing_in_and_shows_a_qr_code(page):
+    response = page.goto("/board/1")  # a fresh phone: nobody is signed in
+    assert response.status == 200 and "/login" not in page.url
+    expect(page.get_by_role("heading", level=1)).to_have_text("幸福村 · 公示栏")
+    page.get_by_role("link", name="村文化广场安装路灯").click()
+    expect(page.get_by_role("heading", name="决议: 村文化广场安装路灯")).to_be_visible()
+    qr = page.get_by_role("figure", name=re.compile("^用手机扫码查看"))
+    expect(qr).to_contain_text(page.url)
+    image = qr.get_by_role("img")
+    expect(image).to_be_visible()
+    box = image.bounding_box()
+    assert box["width"] >= 100 and box["height"] >= 100, box
