@@ -17,6 +17,7 @@ from app.consultation.models import (
 from app.extensions import db
 from app.records.audit import record_event
 from app.errors import Refused
+from app.notifications import api as notifications
 
 
 class ConsultationError(Refused, ValueError):
@@ -80,6 +81,7 @@ def add_reply(parent: Post, actor: Person, *, body: str, stance: str | None = No
                  body=_post_body(body), author=actor)
     db.session.add(reply)
     db.session.flush()
+    notifications.reply_posted(reply)
     return reply
 
 

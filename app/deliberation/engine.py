@@ -23,6 +23,7 @@ from app.deliberation.stages import STAGE_LABELS
 from app.extensions import db
 from app.records.audit import record_event
 from app.errors import Refused
+from app.notifications import api as notifications
 
 
 class InvalidTransition(Refused):
@@ -289,6 +290,8 @@ def _on_leave(p: Proposal, frm: str, to: str) -> None:
 
 
 def _on_enter(p: Proposal, stage: str) -> None:
+    if stage == "publicized":
+        notifications.resolution_posted(p)  # 决议公示: every villager may read it and object
     if stage == "topic_consultation":
         p.topic_consultation_closed_at = None
     if stage in ("draft", "consensus_consultation"):

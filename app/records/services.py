@@ -16,6 +16,7 @@ from app.extensions import db
 from app.records.audit import record_event
 from app.records.models import Filing, Objection, Report, ReportPhoto
 from app.errors import Refused
+from app.notifications import api as notifications
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PHOTOS = 6
@@ -72,6 +73,7 @@ def answer_objection(objection, supervisor, answer: str, upheld: bool) -> Object
     db.session.flush()
     _event("objection.answered", supervisor, objection.proposal, objection, upheld=objection.upheld,
            answer_sha256=_sha(answer), late=objection.is_overdue())
+    notifications.objection_answered(objection)
     return objection
 
 

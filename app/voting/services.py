@@ -21,6 +21,7 @@ from app.voting.models import (
 )
 from app.voting.tally import Tally, electorate_for, evaluate, rule_for
 from app.errors import Refused
+from app.notifications import api as notifications
 
 RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud without mistakes
 
@@ -124,6 +125,7 @@ def open_poll(proposal, actor, *, closes_at: datetime, opens_at: datetime | None
         "secret": poll.secret, "opens_at": opens_at, "closes_at": closes_at, "rule": rule.to_dict(),
         "roster": [{"person_id": p.id, "household_id": p.household_id, "gender": p.gender} for p in people],
     })
+    notifications.poll_opened(poll)
     return poll
 
 
