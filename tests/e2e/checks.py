@@ -121,8 +121,9 @@ FIT_JS = "() => document.documentElement.scrollWidth"
 TARGETS_JS = """(min) => {
   const small = [];
   const seen = new Set();
-  const visible = el => { const r = el.getBoundingClientRect(); const s = getComputedStyle(el);
-    return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none'; };
+  const visible = el => { const r = el.getBoundingClientRect();
+    // checkVisibility also sees what a closed <details> hides (content-visibility).
+    return r.width > 0 && r.height > 0 && el.checkVisibility({visibilityProperty: true, contentVisibilityAuto: true}); };
   const check = (el, box) => {
     const r = box.getBoundingClientRect();
     if (r.height + 0.5 < min || r.width + 0.5 < min) small.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}${el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : ''} "${(el.innerText || el.value || el.name || '').trim().slice(0, 30)}" ${Math.round(r.width)}x${Math.round(r.height)}`);

@@ -165,8 +165,11 @@ def _phones(chromium, live_server):
 @pytest.fixture()
 def person_page(_phones, chromium, live_server):
     """A phone signed in as `phone`, in the given language and text size (both are kept
-    for the person, as the header buttons do)."""
+    for the person, as the header buttons do); put back to Chinese and normal text after
+    the test, since other tests expect the demo people as seeded."""
     from tests.e2e.site import set_preferences
+
+    used = []
 
     def _open(phone, *, lang="zh_Hans", large=False, width=PHONE["width"]):
         page = _phones.get((phone, width))
@@ -179,9 +182,14 @@ def person_page(_phones, chromium, live_server):
         if page.locator("form[action='/logout']").count() == 0:
             _sign_in_page(page, phone)
         set_preferences(page, lang=lang, large=large)
+        used.append(page)
         return page
 
-    return _open
+    yield _open
+    for page in used:
+        if not page.is_closed():
+            page.goto("/")
+            set_preferences(page, lang="zh_Hans", large=False)
 
 
 @pytest.fixture()
