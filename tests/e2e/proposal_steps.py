@@ -58,6 +58,7 @@ def create_draft(page: Page, title: str, body: str, matter: str = "其他村务"
     """Write a new proposal; returns the path of its page."""
     page.goto(f"/villages/{VILLAGE_ID}/proposals")
     page.get_by_role("link", name="起草新议题").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("起草新议题")
     page.get_by_role("textbox", name="标题").fill(title)
     page.get_by_role("textbox", name="议题内容").fill(body)
     page.get_by_role("combobox", name="事项类别").select_option(label=matter)
@@ -72,6 +73,7 @@ def create_draft(page: Page, title: str, body: str, matter: str = "其他村务"
 def edit_draft(page: Page, path: str, body: str, note: str) -> None:
     page.goto(path)
     actions(page).get_by_role("link", name="修改草稿").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("修改草稿")
     page.get_by_role("textbox", name="议题内容").fill(body)
     page.get_by_role("textbox", name="改了什么（记入版本说明）").fill(note)
     page.get_by_role("button", name="保存草稿").click()
@@ -92,7 +94,7 @@ def write_summary(page: Page, path: str) -> None:
     page.get_by_role("textbox", name="听取到的意见").fill("走访了沿线农户，大家都赞成，有人担心施工时间。")
     page.get_by_role("textbox", name="方案如何回应").fill("草案写明施工避开农忙时节。")
     page.get_by_role("button", name="保存总结").click()
-    expect(flash(page)).to_be_visible()
+    expect(flash(page)).to_contain_text("协商情况总结已保存")
 
 
 def all_vote_in_hall(page: Page, poll_path: str, choice: str = "同意") -> None:
@@ -103,6 +105,7 @@ def all_vote_in_hall(page: Page, poll_path: str, choice: str = "同意") -> None
     if start.count():
         start.click()
     roster = page.locator("#meeting-roster")
+    expect(roster.get_by_role("heading", name=re.compile("^签到表"))).to_be_visible()
     while True:
         sign = roster.get_by_role("button", name=re.compile("^为.+签到$"))
         if sign.count() == 0:
@@ -121,12 +124,15 @@ def days_ago(n: int) -> str:
     return (date.today() - timedelta(days=n)).isoformat()
 
 
+RECORDED = {"登记：方案已送达党员": "已登记方案送达党员。", "登记：村民表决已公告": "已登记村民表决公告。"}
+
+
 def record_date(page: Page, button: str, day: str) -> None:
     """Fill the date of a committee record ("plan sent", "vote announced") and save it."""
     form = actions(page).locator("form").filter(has=page.get_by_role("button", name=button))
     form.get_by_label("日期（不填就是今天）").fill(day)
     form.get_by_role("button", name=button).click()
-    expect(flash(page)).to_be_visible()
+    expect(flash(page)).to_contain_text(RECORDED[button])
 
 
 def open_poll(page: Page, path: str) -> str:
@@ -154,6 +160,7 @@ def bring_to_consensus(chair: Page, clerk: Page, title: str, body: str) -> str:
     write_summary(chair, path)
     chair.goto(path)
     actions(chair).get_by_role("button", name="现在结束议题协商").click()
+    expect(flash(chair)).to_contain_text("议题协商已结束")
     move(chair, "进入两委初议")
     expect(stage_badge(chair)).to_have_text("两委初议")
     record_date(chair, "登记：方案已送达党员", days_ago(10))

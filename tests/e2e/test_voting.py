@@ -42,7 +42,9 @@ def vote_on_phone(page: Page, choice: str, shown: str) -> str:
 
 def test_a_villager_votes_on_the_demo_proposal_and_gets_a_receipt(page, sign_in):
     sign_in(DEMO_VOTER)
+    name = re.fullmatch(r"(.+)，您好", page.get_by_role("heading", level=1).inner_text().strip()).group(1)
     page.get_by_role("link", name="现在投票").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("幸福村的表决")
     page.get_by_role("link", name=HOMESTEAD).first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"表决: {HOMESTEAD}")
 
@@ -61,7 +63,9 @@ def test_a_villager_votes_on_the_demo_proposal_and_gets_a_receipt(page, sign_in)
 
     # The secret ballot shows on the list of who took part, never with the choice.
     page.get_by_role("link", name="回执码和参加人员").click()
-    expect(page.locator("ul.people li").filter(has_text="手机")).not_to_have_count(0)
+    me = page.locator("ul.people li").filter(has_text=name)
+    expect(me).to_have_count(1)
+    expect(me).to_contain_text("手机投票")
     expect(page.locator("ul.people .tag")).to_have_count(0)
 
 
@@ -93,7 +97,7 @@ def test_hall_ballots_and_closing_count_the_vote_and_post_the_resolution(page, s
         expect(heading).to_contain_text("已到0人")
         total = int(re.search(r"应到(\d+)人", heading.inner_text()).group(1))
         people = [n.strip() for n in roster.locator(".roster-name strong").all_inner_texts()]
-        first, second = [n for n in people if n != "赵淑珍"][:2]
+        first, second = [n for n in people if n != "赵淑珍" and people.count(n) == 1][:2]  # names told apart
         for present, name in enumerate((first, second), start=1):
             roster.get_by_role("button", name=f"为{name}签到").click()
             expect(heading).to_contain_text(f"已到{present}人")
@@ -116,6 +120,12 @@ def test_hall_ballots_and_closing_count_the_vote_and_post_the_resolution(page, s
 
         chair.goto(path)
         expect(stage_badge(chair)).to_contain_text("决议公开")
+
+        # Who took part and how: the two hall ballots name the clerk who entered them.
+        chair.goto(poll + "/receipts")
+        for name in (first, second):
+            expect(chair.locator("ul.people li").filter(has_text=name)).to_contain_text("现场投票，由杨丽娟录入")
+        expect(chair.locator("ul.people li").filter(has_text="赵淑珍")).to_contain_text("手机投票")
 
         # The villager finds the receipt in the published list.
         villager.goto(poll)
