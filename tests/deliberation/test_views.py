@@ -90,7 +90,8 @@ def test_skipping_a_stage_through_the_page_is_refused(db, login_as, committee, a
     p = make_proposal(stage="draft", village=committee.village)
     b = login_as(committee)
     b.get(f"/proposals/{p.id}")
-    assert b.post(f"/proposals/{p.id}/move", {"to": "villager_resolution"}).status_code == 403
+    resp = b.post(f"/proposals/{p.id}/move", {"to": "villager_resolution"})
+    assert resp.status_code == 400 and "不能跳过" in resp.get_data(as_text=True)
     assert p.stage == "draft"
 
 
@@ -110,7 +111,9 @@ def test_villager_cannot_move_or_manage(db, login_as, areas):
     p = make_proposal(stage="topic_consultation")
     b = login_as(make_user(["villager"], p.village))
     b.get(f"/proposals/{p.id}")
-    assert b.post(f"/proposals/{p.id}/move", {"to": "withdrawn", "reason": "x"}).status_code == 403
+    resp = b.post(f"/proposals/{p.id}/move", {"to": "withdrawn", "reason": "x"})
+    assert resp.status_code == 400 and "您不能进行这一步" in resp.get_data(as_text=True)
+    assert p.stage == "topic_consultation"
     assert b.post(f"/proposals/{p.id}/close-topic", {}).status_code == 403
 
 
