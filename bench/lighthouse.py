@@ -1,7 +1,7 @@
 """Lighthouse 12 (default mobile mode: simulated slow 4G, 4x CPU, Moto G Power screen)
 on the sign-in, home, proposal and voting pages of a fresh demo site.
 
-    python bench/lighthouse.py [BASE_URL]
+    python bench/lighthouse.py [BASE_URL [extra paths…]]
 
 Without BASE_URL it starts its own gunicorn on a fresh, migrated and seeded database.
 Prints a markdown table for docs/performance.md and exits 1 when a page misses the
@@ -78,13 +78,14 @@ def run_lighthouse(url: str, cookie: str | None, out: Path) -> dict:
     }
 
 
-def main(base: str | None = None) -> int:
+def main(base: str | None = None, *extra: str) -> int:
     if not LIGHTHOUSE.exists():
         sys.exit("Lighthouse is not installed: make lighthouse installs it")
     with (demo_site() if base is None else _given(base)) as site:
         cookie, found = signed_in(site)
         pages = [("sign-in", "/login", None), ("home", "/", cookie),
                  ("proposal", found["proposal"], cookie), ("voting", found["poll"], cookie)]
+        pages += [("page", path, cookie) for path in extra]
         failed = False
         print("| page | FCP (ms) | LCP (ms) | TTI (ms) | TBT (ms) | bytes | performance | accessibility |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|")

@@ -1,6 +1,6 @@
 """Page weight and slow-3G paint times of the main page types, as a markdown table.
 
-    python bench/page_weight.py http://127.0.0.1:5000 [phone]
+    python bench/page_weight.py http://127.0.0.1:5000 [phone [extra paths…]]
 
 Needs a running app with the demo data (make run) and Chromium at /usr/bin/chromium.
 Bytes are what the phone receives (compressed, headers included): first visit with an
@@ -24,7 +24,7 @@ KINDS = ("home", "proposal_list", "proposal", "consultation_thread", "polls", "p
          "inbox")
 
 
-def main(base: str, phone: str = "13900000011") -> None:
+def main(base: str, phone: str = "13900000011", *extra: str) -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
         context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True,
@@ -39,10 +39,7 @@ def main(base: str, phone: str = "13900000011") -> None:
         rec = Recorder(page)
         print("| page | first visit (bytes) | repeat visit (bytes) | requests | FCP slow 3G (ms) | LCP slow 3G (ms) |")
         print("|---|---:|---:|---:|---:|---:|")
-        for kind in KINDS:
-            if kind not in found:
-                continue
-            path = found[kind]
+        for kind, path in [(k, found[k]) for k in KINDS if k in found] + [("page", p) for p in extra]:
             rec.clear_cache()
             first = rec.measure(path)
             repeat = rec.measure(path)
