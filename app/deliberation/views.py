@@ -170,16 +170,22 @@ def _timeline(proposal: Proposal):
     return rows
 
 
+def _render_detail(proposal: Proposal, **forms):
+    """The proposal page; a refused move passes its form back so the reason typed stays."""
+    context = {"transition_form": TransitionForm(), "deadline_form": DeadlineForm(), "notice_form": NoticeForm(),
+               **forms}
+    return render_template("deliberation/proposal_detail.html", proposal=proposal, timeline=_timeline(proposal),
+                           blockers=engine.blockers(proposal), next_step=engine.next_step(proposal),
+                           moves=engine.available_moves(current_user, proposal), **context)
+
+
 @bp.get("/proposals/<int:proposal_id>")
 @login_required
 def proposal_detail(proposal_id: int):
     proposal = _proposal_or_404(proposal_id)
     if hooks.close_poll_if_due(proposal):
         db.session.refresh(proposal)
-    return render_template("deliberation/proposal_detail.html", proposal=proposal, timeline=_timeline(proposal),
-                           blockers=engine.blockers(proposal), next_step=engine.next_step(proposal),
-                           moves=engine.available_moves(current_user, proposal), transition_form=TransitionForm(),
-                           deadline_form=DeadlineForm(), notice_form=NoticeForm())
+    return _render_detail(proposal)
 
 
 @bp.post("/proposals/<int:proposal_id>/move")
@@ -194,12 +200,7 @@ def proposal_move(proposal_id: int):
         except engine.InvalidTransition as exc:
             db.session.rollback()
             flash(str(exc), "error")
-            return render_template("deliberation/proposal_detail.html", proposal=proposal,
-                                   timeline=_timeline(proposal), blockers=engine.blockers(proposal),
-                                   next_step=engine.next_step(proposal),
-                                   moves=engine.available_moves(current_user, proposal), transition_form=form,
-                                   deadline_form=DeadlineForm(), notice_form=NoticeForm(),
-                                   refused_to=form.to.data), 400
+            return _render_detail(proposal, transition_form=form, refused_to=form.to.data), 400
         db.session.commit()
         flash(_("Done: the proposal is now in “%(stage)s”.", stage=STAGE_LABELS[proposal.stage]), "info")
     return redirect(url_for("deliberation.proposal_detail", proposal_id=proposal.id))
