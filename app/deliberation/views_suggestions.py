@@ -49,14 +49,18 @@ def suggestion_list(village_id: int):
                            overdue=services.suggestion_overdue), (400 if form.errors else 200)
 
 
+def _render_suggestion(suggestion: Suggestion, answer_form: AnswerForm):
+    adults, reps = services.signature_counts(suggestion)
+    return render_template("deliberation/suggestion_detail.html", suggestion=suggestion, answer_form=answer_form,
+                           adults=adults, reps=reps, all_adults=services.adult_villager_count(suggestion.village),
+                           overdue=services.suggestion_overdue(suggestion))
+
+
 @bp.get("/suggestions/<int:suggestion_id>")
 @login_required
 def suggestion_detail(suggestion_id: int):
     suggestion = _suggestion_or_404(suggestion_id)
-    adults, reps = services.signature_counts(suggestion)
-    return render_template("deliberation/suggestion_detail.html", suggestion=suggestion, answer_form=AnswerForm(),
-                           adults=adults, reps=reps, all_adults=services.adult_villager_count(suggestion.village),
-                           overdue=services.suggestion_overdue(suggestion))
+    return _render_suggestion(suggestion, AnswerForm())
 
 
 @bp.post("/suggestions/<int:suggestion_id>/cosign")
@@ -101,10 +105,7 @@ def suggestion_answer(suggestion_id: int):
             db.session.commit()
             flash(_("Your answer is published with the suggestion."), "info")
             return redirect(url_for("deliberation.suggestion_detail", suggestion_id=suggestion.id))
-    adults, reps = services.signature_counts(suggestion)
-    return render_template("deliberation/suggestion_detail.html", suggestion=suggestion, answer_form=form,
-                           adults=adults, reps=reps, all_adults=services.adult_villager_count(suggestion.village),
-                           overdue=services.suggestion_overdue(suggestion)), 400
+    return _render_suggestion(suggestion, form), 400
 
 
 @bp.route("/villages/<int:village_id>/authorisations", methods=["GET", "POST"])
