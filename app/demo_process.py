@@ -83,6 +83,27 @@ class Run:
 Step = Iterator[float]
 
 
+def _to_villager_vote(run: Run, p: Proposal, script: dict, start: float, *, committee_no: int = 0) -> Step:
+    """From the topic consultation to the villagers' vote, with the script's threads:
+    consultation closed early, both deliberation votes passed, the vote announced."""
+    run.move(p, "topic_consultation")
+    consultation_demo.seed_threads(p, script)
+    yield start + 5
+    services.close_topic_consultation(p, run.chair)
+    run.move(p, "committee_deliberation")
+    services.send_party_plan(p, run.chair)
+    yield start + 6
+    run.committee_vote(p, no=committee_no)  # passes → member_review
+    yield start + 9.5
+    run.party_vote(p)  # passes → consensus_consultation
+    yield start + 10
+    consultation_demo.seed_threads(p, script)
+    yield start + 11
+    services.announce_assembly(p, run.chair)
+    yield start + 12
+    run.move(p, "villager_resolution")
+
+
 def road_repair(run: Run) -> Step:
     """村道维修: the whole process, from a draft to the township's filing (archived)."""
     script = consultation_demo.ROAD_REPAIR
@@ -93,31 +114,16 @@ def road_repair(run: Run) -> Step:
     services.edit_draft(p, run.chair, title=p.title, body=p.body + "\n（附：施工路段示意图见村务公开栏）",
                         note="补充施工路段示意图的位置", matter_category=p.matter_category,
                         deciding_body=p.deciding_body)
-    run.move(p, "topic_consultation")
-    consultation_demo.seed_threads(p, script)
-    yield 5
-    services.close_topic_consultation(p, run.chair)
-    run.move(p, "committee_deliberation")
-    services.send_party_plan(p, run.chair)
-    yield 6
-    run.committee_vote(p)  # passes → member_review
-    yield 9.5
-    run.party_vote(p)  # passes → consensus_consultation
-    yield 10
-    consultation_demo.seed_threads(p, script)
-    yield 11
-    services.announce_assembly(p, run.chair)
-    yield 12
-    run.move(p, "villager_resolution")
-    yield 21.5
+    yield from _to_villager_vote(run, p, script, 1)
+    yield 22.5  # ten days after the announcement
     online, hall = run.villager_votes(p, yes=26, no=4, abstain=2, in_hall=6)
     voting_demo.run_poll(p, run.chair, online, in_hall=hall, clerk=run.clerk)  # passes → publicized
-    yield 23
+    yield 23.5
     records_demo.seed_objections(p, person("13900000040"), person(SUPERVISOR))
-    yield 29
+    yield 30
     run.move(p, "implementing")
     yield 36
-    progress, final = records_demo.seed_reports(p, run.chair, person(SUPERVISOR), final=False)
+    records_demo.seed_reports(p, run.chair, person(SUPERVISOR), final=False)
     yield 48
     from app.records import services as records
 
@@ -134,22 +140,7 @@ def homestead(run: Run) -> Step:
     spec = script["proposal"]
     yield 38
     p = run.create(spec["title"], spec["body"], spec["matter_category"])
-    run.move(p, "topic_consultation")
-    consultation_demo.seed_threads(p, script)
-    yield 43
-    services.close_topic_consultation(p, run.chair)
-    run.move(p, "committee_deliberation")
-    services.send_party_plan(p, run.chair)
-    yield 44
-    run.committee_vote(p)
-    yield 47.5
-    run.party_vote(p)
-    yield 48
-    consultation_demo.seed_threads(p, script)
-    yield 50
-    services.announce_assembly(p, run.chair)
-    yield 51
-    run.move(p, "villager_resolution")
+    yield from _to_villager_vote(run, p, script, 38)
     yield 61.5
     # The secret vote opens and stays open for a week; the demo villager (and most others)
     # have not voted yet, so a visitor can vote and the clerk can still record in-hall ballots.
@@ -163,22 +154,7 @@ def land_compensation(run: Run) -> Step:
     spec = script["proposal"]
     yield 18
     p = run.create(spec["title"], spec["body"], spec["matter_category"])
-    run.move(p, "topic_consultation")
-    consultation_demo.seed_threads(p, script)
-    yield 23
-    services.close_topic_consultation(p, run.chair)
-    run.move(p, "committee_deliberation")
-    services.send_party_plan(p, run.chair)
-    yield 24
-    run.committee_vote(p, no=2)
-    yield 27.5
-    run.party_vote(p)
-    yield 28
-    consultation_demo.seed_threads(p, script)
-    yield 29
-    services.announce_assembly(p, run.chair)
-    yield 30
-    run.move(p, "villager_resolution")
+    yield from _to_villager_vote(run, p, script, 18, committee_no=2)
     yield 40.5
     online, hall = run.villager_votes(p, yes=21, no=12, abstain=3, in_hall=5)
     voting_demo.run_poll(p, run.chair, online, in_hall=hall, clerk=run.clerk)  # 21 < 2/3 of all → rejected
