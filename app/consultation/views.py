@@ -201,34 +201,34 @@ def _item(item_id: int) -> Disagreement:
     return item
 
 
+def _settle(item_id: int, form, settle, done: str, missing: str):
+    """Resolve or carry an item: the two differ only in their form, service and words."""
+    item = _item(item_id)
+    require(perm.can_close_disagreement(current_user, item))
+    if form.validate():
+        settle(item, form)
+        db.session.commit()
+        flash(done, "info")
+    else:
+        flash(missing, "error")
+    return redirect(url_for("consultation.disagreements", proposal_id=item.proposal_id, _anchor=f"item-{item.id}"))
+
+
 @bp.post("/consultation/disagreements/<int:item_id>/resolve")
 @login_required
 def resolve_disagreement(item_id: int):
-    item = _item(item_id)
-    require(perm.can_close_disagreement(current_user, item))
-    form = ResolveForm()
-    if form.validate():
-        services.resolve_disagreement(item, current_user, resolution=form.resolution.data)
-        db.session.commit()
-        flash(_("The item is resolved."), "info")
-    else:
-        flash(_("Please write how it was resolved."), "error")
-    return redirect(url_for("consultation.disagreements", proposal_id=item.proposal_id, _anchor=f"item-{item.id}"))
+    return _settle(item_id, ResolveForm(),
+                   lambda item, f: services.resolve_disagreement(item, current_user, resolution=f.resolution.data),
+                   _("The item is resolved."), _("Please write how it was resolved."))
 
 
 @bp.post("/consultation/disagreements/<int:item_id>/carry")
 @login_required
 def carry_disagreement(item_id: int):
-    item = _item(item_id)
-    require(perm.can_close_disagreement(current_user, item))
-    form = CarryForm()
-    if form.validate():
-        services.carry_disagreement(item, current_user, reason=form.reason.data)
-        db.session.commit()
-        flash(_("The item is carried forward, with its reason, to the vote."), "info")
-    else:
-        flash(_("Please write why the disagreement stays."), "error")
-    return redirect(url_for("consultation.disagreements", proposal_id=item.proposal_id, _anchor=f"item-{item.id}"))
+    return _settle(item_id, CarryForm(),
+                   lambda item, f: services.carry_disagreement(item, current_user, reason=f.reason.data),
+                   _("The item is carried forward, with its reason, to the vote."),
+                   _("Please write why the disagreement stays."))
 
 
 @bp.post("/proposals/<int:proposal_id>/consultation/amendments")
