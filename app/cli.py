@@ -30,24 +30,56 @@ bp.cli.add_command(audit)
 
 
 @audit.command("verify")
-def audit_verify():
-    """Check every event's hash and link, and the record rows against their events;
-    exit 1 naming the first broken event (or the changed rows)."""
-    from app.records.audit import verify_chain
-    from app.records.integrity import verify_records
+@click.option("--checkpoint", "checkpoints", multiple=True, metavar="SEQ:HASH",
+              help="A checkpoint kept outside the database (SEQ:HASH, or the whole printed line); repeatable.")
+@click.option("--checkpoint-file", type=click.File("r", encoding="utf-8"),
+              help="A file of checkpoints, one a line (blank lines and # comments are skipped).")
+def audit_verify(checkpoints, checkpoint_file):
+    """Check every event's hash and link, every bound row and derived state against the
+    events, and each checkpoint; exit 1 naming the first broken event or row."""
+    from app.records.checkpoints import CheckpointError, Claim
+    from app.records.integrity import verify_everything
 
-    report = verify_chain()
+    texts = list(checkpoints)
+    if checkpoint_file is not None:
+        texts += [line for line in checkpoint_file.read().splitlines() if line.strip() and not line.startswith("#")]
+    try:
+        claims = [Claim.parse(t) for t in texts]
+    except CheckpointError as exc:
+        raise click.BadParameter(str(exc), param_hint="--checkpoint")
+    result = verify_everything(claims)
+    report = result.chain
     if not report.ok:
         click.echo(f"Audit chain BROKEN at event seq={report.broken_seq} (id={report.broken_id}): "
                    f"{report.problem}. {report.checked} events before it are intact.", err=True)
+    for problem in result.checkpoints:
+        click.echo(f"Checkpoint FAILED: {problem}", err=True)
+    for row in result.rows:
+        click.echo(f"Record row {row.table} id={row.row_id} does not match the audit chain: {row.problem}"
+                   + (f" (event seq={row.seq})" if row.seq else ""), err=True)
+    if not result.ok:
+        if report.ok and result.rows:
+            click.echo(f"Audit chain intact ({report.checked} events), but {len(result.rows)} record row(s) "
+                       "were changed, added or removed after the fact.", err=True)
         sys.exit(1)
-    rows = verify_records()
-    if rows:
-        for row in rows:
-            click.echo(f"Record row {row.table} id={row.row_id} does not match its audit event: {row.problem}",
-                       err=True)
-        click.echo(f"Audit chain intact ({report.checked} events), but {len(rows)} record row(s) were "
-                   "changed or removed after the fact.", err=True)
+    click.echo(f"Audit chain intact: {report.checked} events checked; every bound row matches its latest "
+               f"event; {result.checkpoints_checked} checkpoint(s) verified.")
+
+
+@audit.command("checkpoint")
+@click.option("--sign", is_flag=True, help="Sign a new checkpoint of the chain's head first (daily, from cron).")
+def audit_checkpoint(sign: bool):
+    """Print the current signed checkpoint (and the public key that verifies it)."""
+    from app.records.checkpoints import checkpoint_line, current_checkpoint, sign_checkpoint
+
+    if sign:
+        if sign_checkpoint() is None:
+            click.echo("The audit chain is empty: nothing to sign.", err=True)
+            sys.exit(1)
+        db.session.commit()
+    cp = current_checkpoint()
+    if cp is None:
+        click.echo("No checkpoint has been signed yet (run: flask --app wsgi audit checkpoint --sign).", err=True)
         sys.exit(1)
-    click.echo(f"Audit chain intact: {report.checked} events checked; every objection, report, photo, "
-               "filing and stage move matches its event.")
+    click.echo(checkpoint_line(cp))
+    click.echo(f"seq={cp.seq} head={cp.head_hash} signed_at={cp.signed_at.isoformat()}Z public_key={cp.public_key}")

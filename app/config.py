@@ -71,6 +71,12 @@ class Config:
 
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024  # a report's photos (each ≤ 5 MB, checked one by one)
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+    # The Ed25519 key that signs the audit chain's checkpoints: in production the
+    # environment holds it (64 hex digits, the private key's raw 32 bytes); otherwise
+    # a file in the instance folder, made on first use (mode 0600).
+    AUDIT_SIGNING_KEY = os.environ.get("GONGYI_AUDIT_SIGNING_KEY") or None
+    AUDIT_SIGNING_KEY_FILE = os.environ.get("GONGYI_AUDIT_SIGNING_KEY_FILE",
+                                            str(INSTANCE_DIR / "audit_signing_key.pem"))
     SEND_FILE_MAX_AGE_DEFAULT = timedelta(days=365)  # static URLs are fingerprinted
     COMPRESS_MIMETYPES = ["text/html", "text/css", "application/javascript", "text/javascript",
                           "application/json", "image/svg+xml", "text/csv"]

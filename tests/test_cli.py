@@ -56,6 +56,7 @@ def test_audit_verify_names_a_changed_event_and_a_changed_record_row(runner, db)
 
     proposal = make_proposal(stage="draft")
     engine.transition(proposal, "topic_consultation", make_user(["committee_member"], proposal.village))
+    db.session.commit()  # as the view that made the move would
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0
 
     db.session.execute(update(StageChange).where(StageChange.proposal_id == proposal.id).values(reason="事后改的"))

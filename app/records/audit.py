@@ -18,9 +18,12 @@ from sqlalchemy import select
 
 from app.accounts.models import utcnow
 from app.extensions import db
+from app.records.binding import CHECKPOINT_DUE_KEY, take_pending_bindings
 from app.records.models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
+# Events after which the transaction signs a checkpoint as it commits (app.records.checkpoints).
+CHECKPOINT_KINDS = frozenset({"poll_closed", "record.filed"})
 
 
 def canonical_json(data: Any) -> str:
@@ -51,18 +54,27 @@ def record_event(kind: str, *, actor=None, village_id: int | None = None, townsh
                  payload: dict | None = None) -> AuditEvent:
     """Append one event to the chain in the caller's transaction (flushes, never commits).
 
+    The event also carries, under "rows", the digests of the bound rows this
+    transaction changed since its last event (app.records.binding).
+
     The payload must never hold a secret ballot's choice; callers pass only what may be
     read by an overseer years later.
     """
+    db.session.flush()
     if obj is not None:
         object_type = object_type or obj.__tablename__
         if object_id is None:
-            db.session.flush()
             object_id = obj.id
+    payload = dict(payload or {})
+    if kind in CHECKPOINT_KINDS:
+        db.session().info[CHECKPOINT_DUE_KEY] = True
+    rows = take_pending_bindings(db.session())
+    if rows:
+        payload["rows"] = rows
     head = _locked_head()
     seq = head.seq + 1
     at = utcnow()
-    body = canonical_json(payload or {})
+    body = canonical_json(payload)
     actor_id = actor.id if actor is not None and hasattr(actor, "id") else None
     digest = event_hash(head.hash, seq, at, kind, village_id, township_id, actor_id, object_type,
                         object_id, body)

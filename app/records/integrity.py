@@ -1,108 +1,214 @@
-"""Do the records area's rows still say what the audit chain says they said?
+"""Do the rows a decision rests on still say what the audit chain says they said?
 
-The chain proves its own events unchanged (verify_chain); each event about an
-objection, report, filing or stage move carries digests of that row's texts and its
-key facts. This check recomputes them from the rows, so a row edited in the database
-afterwards is named, even though the chain itself is intact."""
+One pass: the chain is read once in order (checking every hash and link, and keeping
+for each bound row the digest its latest event gave it), then every bound table is
+read once in id order and each row compared with that digest. Derived state is checked
+against the events and rows already read: a proposal's stage is its last stage move,
+the current roles are the grants minus the revocations, and a closed poll's ballots
+recount to the multiset bound at close and to the stored tally. The number of queries
+is fixed (one per bound table and a few more), whatever the number of rows.
+"""
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
-from app.records.models import AuditEvent, Filing, Objection, Report
+from app.records.audit import GENESIS, ChainReport, event_hash
+from app.records.binding import BALLOTS, BOUND, ballots_at_close, bound_columns, digest, group_digest, table
+from app.records.models import AuditEvent, AuditHead
 
 
 @dataclass(frozen=True)
 class RowProblem:
     table: str
-    row_id: int
+    row_id: int | str
     problem: str
+    seq: int | None = None  # the audit event the row should match
 
     def __str__(self) -> str:
-        return f"{self.table} {self.row_id}: {self.problem}"
+        at = f" (audit event seq={self.seq})" if self.seq else ""
+        return f"{self.table} {self.row_id}: {self.problem}{at}"
 
 
-def _sha(text: str | None) -> str | None:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest() if text is not None else None
+@dataclass
+class Verification:
+    chain: ChainReport
+    rows: list[RowProblem] = field(default_factory=list)
+    checkpoints: list[str] = field(default_factory=list)
+    checkpoints_checked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.chain.ok and not self.rows and not self.checkpoints
 
 
-def _events(object_type: str) -> dict[tuple[int, str], dict]:
-    """(object id, kind) → payload, for the events about one kind of row."""
-    rows = db.session.execute(select(AuditEvent.object_id, AuditEvent.kind, AuditEvent.payload)
-                              .where(AuditEvent.object_type == object_type)).all()
-    return {(oid, kind): json.loads(payload) for oid, kind, payload in rows}
+@dataclass
+class _Walk:
+    latest: dict = field(default_factory=dict)  # (table, key) → (digest or None, seq)
+    roles: set = field(default_factory=set)  # (person, role, village, township) granted and not revoked
+    hashes: dict = field(default_factory=dict)  # seq → hash, for the seqs asked about
+    last_seq: int = 0
 
 
-def _check(problems, table, row_id, event, expected: dict):
-    if event is None:
-        problems.append(RowProblem(table, row_id, "no audit event records it"))
+def _walk_chain(want_seqs: set[int]) -> tuple[ChainReport, _Walk]:
+    walk = _Walk()
+    prev, expected, checked = GENESIS, 1, 0
+    ev = AuditEvent
+    stmt = select(ev.id, ev.seq, ev.at, ev.kind, ev.village_id, ev.township_id, ev.actor_id, ev.object_type,
+                  ev.object_id, ev.payload, ev.prev_hash, ev.hash).order_by(ev.seq)
+    for (eid, seq, at, kind, village_id, township_id, actor_id, object_type, object_id, payload,
+         prev_hash, hsh) in db.session.execute(stmt.execution_options(yield_per=5000)):
+        if seq != expected:
+            return ChainReport(False, checked, expected, eid,
+                               f"event {expected} is missing (next present is {seq})"), walk
+        if prev_hash != prev:
+            return ChainReport(False, checked, seq, eid, "does not link to the event before it"), walk
+        if event_hash(prev_hash, seq, at, kind, village_id, township_id, actor_id, object_type, object_id,
+                      payload) != hsh:
+            return ChainReport(False, checked, seq, eid, "its contents do not match its hash"), walk
+        if seq in want_seqs:
+            walk.hashes[seq] = hsh
+        if '"rows"' in payload or kind.startswith("role."):
+            data = json.loads(payload)
+            for name, bound in (data.get("rows") or {}).items():
+                for key, value in bound.items():
+                    walk.latest[(name, key)] = (value, seq)
+            if kind == "role.granted":
+                walk.roles.add((object_id, data.get("role"), village_id, township_id))
+            elif kind == "role.revoked":
+                walk.roles = {g for g in walk.roles
+                              if not (g[0] == object_id and g[1] == data.get("role") and g[2] == village_id)}
+        prev = hsh
+        expected += 1
+        checked += 1
+    walk.last_seq = checked
+    head = db.session.get(AuditHead, 1)
+    if head is not None and (head.seq != checked or head.hash != prev):
+        return ChainReport(False, checked, checked + 1, None,
+                           f"the chain ends at event {checked} but its head says {head.seq}: "
+                           "events were removed from the end"), walk
+    return ChainReport(True, checked), walk
+
+
+def _compare(problems: list, name: str, key, actual: str | None, walk: _Walk) -> None:
+    bound = walk.latest.pop((name, str(key)), None)
+    if bound is None:
+        if actual is not None:
+            problems.append(RowProblem(name, key, "no audit event records it"))
         return
-    for key, value in expected.items():
-        if event.get(key) != value:
-            problems.append(RowProblem(table, row_id, f"{key} differs from its audit event"))
+    expected, seq = bound
+    if expected == actual:
+        return
+    if actual is None:
+        problems.append(RowProblem(name, key, "the row was removed, but its audit event records it", seq))
+    elif expected is None:
+        problems.append(RowProblem(name, key, "the row is present, but its audit event records it as removed", seq))
+    else:
+        problems.append(RowProblem(name, key, "its contents differ from its audit event", seq))
 
 
-def _removed(problems, table, events: dict, seen: set[int]) -> None:
-    for oid in sorted({oid for oid, _kind in events} - seen):
-        problems.append(RowProblem(table, oid, "the row was removed, but its audit event remains"))
+def _file_sha256(path: Path) -> str | None:
+    try:
+        h = hashlib.sha256()
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest()
+    except OSError:
+        return None
+
+
+def _check_rows(walk: _Walk) -> list[RowProblem]:
+    problems: list[RowProblem] = []
+    kept: dict[str, list[dict]] = {}  # rows the derived checks need
+    upload_dir = Path(current_app.config["UPLOAD_DIR"])
+    for name, spec in BOUND.items():
+        t = table(name)
+        cols = bound_columns(spec)
+        order = (t.c[spec.group_by], t.c.id) if spec.group_by else (t.c.id,)
+        rows = [dict(r) for r in db.session.execute(select(*cols).order_by(*order)).mappings()]
+        if spec.group_by:
+            groups: dict = {}
+            for r in rows:
+                groups.setdefault(r[spec.group_by], []).append(r)
+            for key, members in groups.items():
+                _compare(problems, name, key, group_digest(members), walk)
+        else:
+            for r in rows:
+                _compare(problems, name, r["id"], digest(r), walk)
+        if name in ("proposal", "stage_change", "role_grant", "poll"):
+            kept[name] = rows
+        if name == "report_photo":
+            for r in rows:
+                if _file_sha256(upload_dir / r["stored_name"]) != r["sha256"]:
+                    problems.append(RowProblem(name, r["id"], "the photo file on disk differs from its recorded "
+                                                              "SHA-256 (replaced or missing)"))
+    # Bound rows that are gone from their tables.
+    for (name, key), (expected, seq) in sorted(walk.latest.items(), key=lambda kv: kv[1][1]):
+        if name != BALLOTS and expected is not None:
+            problems.append(RowProblem(name, int(key) if key.isdigit() else key,
+                                       "the row was removed, but its audit event records it", seq))
+    problems += _check_derived(kept, walk)
+    return problems
+
+
+def _check_derived(kept: dict[str, list[dict]], walk: _Walk) -> list[RowProblem]:
+    problems: list[RowProblem] = []
+    last_move: dict[int, dict] = {}
+    for change in kept["stage_change"]:
+        last_move[change["proposal_id"]] = change
+    for p in kept["proposal"]:
+        move = last_move.get(p["id"])
+        if move is not None and move["to_stage"] != p["stage"]:
+            problems.append(RowProblem("proposal", p["id"], f"its stage “{p['stage']}” is not where its last stage "
+                                                            f"move (stage_change {move['id']}) led"))
+    granted = {(g["person_id"], g["role"], g["village_id"], g["township_id"]): g["id"] for g in kept["role_grant"]}
+    for key in sorted(set(granted) - walk.roles, key=str):
+        problems.append(RowProblem("role_grant", granted[key], "no role.granted event gives this role"))
+    for person_id, role, village_id, township_id in sorted(walk.roles - set(granted), key=str):
+        problems.append(RowProblem("role_grant", f"person {person_id}",
+                                   f"the role “{role}” was granted and not revoked, but the grant is missing"))
+    recount = ballots_at_close()
+    for poll in kept["poll"]:
+        if poll["status"] != "closed":
+            continue
+        counted = {c: n for c, n in recount.get(poll["id"], {}).items() if n}
+        bound = walk.latest.get((BALLOTS, str(poll["id"])))
+        if bound is None:
+            problems.append(RowProblem("ballot", f"poll {poll['id']}", "no audit event records the ballots at close"))
+        elif {c: n for c, n in (bound[0] or {}).items() if n} != counted:
+            problems.append(RowProblem("ballot", f"poll {poll['id']}", "the ballots do not recount to the choices "
+                                                                       "recorded at close", bound[1]))
+        tally = json.loads(poll["tally_json"]) if poll.get("tally_json") else {}
+        stored = {c: tally.get(c, 0) for c in ("yes", "no", "abstain") if tally.get(c, 0)}
+        if stored != counted:
+            problems.append(RowProblem("poll", poll["id"], "its stored tally does not equal the count of its ballots"))
+    return problems
+
+
+def verify_everything(checkpoints=()) -> Verification:
+    """The chain, every bound row, derived state and the given checkpoints (SEQ, HASH),
+    plus every stored checkpoint's signature."""
+    from app.records.checkpoints import check_checkpoints, stored_checkpoints
+
+    stored = stored_checkpoints()
+    want = {c.seq for c in checkpoints} | {c.seq for c in stored}
+    report, walk = _walk_chain(want)
+    result = Verification(report)
+    result.checkpoints, result.checkpoints_checked = check_checkpoints(list(checkpoints), stored, walk.hashes,
+                                                                       walk.last_seq if report.ok else None)
+    if report.ok:
+        result.rows = _check_rows(walk)
+    return result
 
 
 def verify_records() -> list[RowProblem]:
-    """Every objection, report, photo, filing and stage move checked against its audit event."""
-    problems: list[RowProblem] = []
-    ev = _events("objection")
-    objections = list(db.session.scalars(select(Objection).order_by(Objection.id)))
-    _removed(problems, "objection", ev, {o.id for o in objections})
-    for o in objections:
-        _check(problems, "objection", o.id, ev.get((o.id, "objection.filed")),
-               {"proposal_id": o.proposal_id, "body_sha256": _sha(o.body)})
-        answered = ev.get((o.id, "objection.answered"))
-        if o.answered_at is not None or answered is not None:
-            _check(problems, "objection", o.id, answered if o.answered_at is not None else None,
-                   {"answer_sha256": _sha(o.answer), "upheld": o.upheld})
-    ev = _events("report")
-    reports = list(db.session.scalars(select(Report).order_by(Report.id)))
-    _removed(problems, "report", ev, {r.id for r in reports})
-    for r in reports:
-        _check(problems, "report", r.id, ev.get((r.id, "report.posted")),
-               {"proposal_id": r.proposal_id, "report_kind": r.kind, "body_sha256": _sha(r.body),
-                "photos": [p.sha256 for p in r.photos]})
-        opinion = ev.get((r.id, "report.opinion"))
-        if r.opinion_at is not None or opinion is not None:
-            _check(problems, "report", r.id, opinion if r.opinion_at is not None else None,
-                   {"opinion_sha256": _sha(r.opinion)})
-    ev = _events("filing")
-    filings = list(db.session.scalars(select(Filing).order_by(Filing.id)))
-    _removed(problems, "filing", ev, {f.id for f in filings})
-    for f in filings:
-        _check(problems, "filing", f.id, ev.get((f.id, "record.filed")),
-               {"proposal_id": f.proposal_id, "comment_sha256": _sha(f.comment)})
-    problems += _verify_stage_changes()
-    return problems
-
-
-def _verify_stage_changes() -> list[RowProblem]:
-    try:
-        from app.deliberation.models import StageChange
-    except ModuleNotFoundError:
-        return []
-    problems: list[RowProblem] = []
-    rows = db.session.execute(select(StageChange, AuditEvent).join(
-        AuditEvent, AuditEvent.id == StageChange.audit_event_id, isouter=True).order_by(StageChange.id)).all()
-    for change, event in rows:
-        if event is None:
-            if change.from_stage is not None:  # a first entry may predate the chain's event
-                problems.append(RowProblem("stage_change", change.id, "no audit event records it"))
-            continue
-        payload = json.loads(event.payload)
-        expected = {"from": change.from_stage, "to": change.to_stage, "reason": change.reason}
-        for key, value in expected.items():
-            if key in payload and payload[key] != value:
-                problems.append(RowProblem("stage_change", change.id, f"{key} differs from its audit event"))
-        if event.object_id != change.proposal_id:
-            problems.append(RowProblem("stage_change", change.id, "proposal differs from its audit event"))
-    return problems
+    """Every bound row checked against its latest audit event (the chain walked once)."""
+    report, walk = _walk_chain(set())
+    return _check_rows(walk) if report.ok else []

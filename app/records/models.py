@@ -129,6 +129,23 @@ class Filing(db.Model):
     overseer_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     comment: Mapped[str] = mapped_column(db.Text)
     filed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The signed checkpoint current when the overseer filed (the township's own copy).
+    checkpoint_seq: Mapped[int | None]
+    checkpoint_hash: Mapped[str | None] = mapped_column(db.String(64))
 
     overseer = relationship("Person", foreign_keys=[overseer_id])
     proposal = relationship("Proposal")
+
+
+class AuditCheckpoint(db.Model):
+    """检查点: the chain's head (seq, hash) at a moment, signed with the installation's
+    Ed25519 key, so a copy kept outside the database (a printed notice, a filing, a
+    photo of the notice board) proves later that the chain still contains that head.
+    Not part of the chain itself; see app.records.checkpoints."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(index=True)
+    head_hash: Mapped[str] = mapped_column(db.String(64))
+    signed_at: Mapped[datetime]
+    signature: Mapped[str] = mapped_column(db.String(128))  # hex, Ed25519 over checkpoint_message()
+    public_key: Mapped[str] = mapped_column(db.String(64))  # hex, the raw key that signed it

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from flask import current_app
 
+from app.records.checkpoints import checkpoint_text
+
 # Debian's fonts-noto-cjk (the Makefile's setup installs it when absent); index 2 of the
 # collection is Simplified Chinese.
 FONT_CANDIDATES = (
@@ -106,6 +108,7 @@ def record_pdf(record: dict) -> bytes:
     line(f"{f['filed_at']} {f['overseer']['name']}：{f['comment']}" if f else "尚未备案")
     h("八、审计链", 13)
     pdf.set_font("cjk", size=8)
+    pdf.multi_cell(width, 4.5, checkpoint_text(record.get("checkpoint")), new_x="LMARGIN", new_y="NEXT")
     for e in record["audit"]:
         pdf.multi_cell(width, 4.5, f"#{e['seq']} {e['at']} {e['kind']} {e['hash']}", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())

@@ -81,6 +81,8 @@ def report_dict(r: Report) -> dict:
 
 def build_record(proposal) -> dict:
     """The complete record, built from the database only."""
+    from app.records.checkpoints import checkpoint_dict, current_checkpoint
+
     filing = filing_of(proposal)
     events = audit_events_of(proposal)
     seq_of = {e.id: e.seq for e in events}
@@ -108,8 +110,11 @@ def build_record(proposal) -> dict:
         "disagreements": export_disagreements(proposal),
         "objections": [objection_dict(o) for o in objections_of(proposal)],
         "reports": [report_dict(r) for r in reports_of(proposal)],
-        "filing": ({"overseer": _person(filing.overseer), "comment": filing.comment, "filed_at": _t(filing.filed_at)}
+        "filing": ({"overseer": _person(filing.overseer), "comment": filing.comment, "filed_at": _t(filing.filed_at),
+                    "checkpoint_seen": (f"{filing.checkpoint_seq}:{filing.checkpoint_hash}"
+                                        if filing.checkpoint_seq else None)}
                    if filing else None),
+        "checkpoint": checkpoint_dict(current_checkpoint()),
         "audit": [{"seq": e.seq, "at": _t(e.at), "kind": e.kind, "actor_id": e.actor_id,
                    "object_type": e.object_type, "object_id": e.object_id, "payload": json.loads(e.payload),
                    "prev_hash": e.prev_hash, "hash": e.hash} for e in events],

@@ -177,7 +177,7 @@ def _records_context():
             "records_filing": record.filing_of, "records_notice_ends": permissions.notice_period_ends,
             "records_upheld_count": api.upheld_objection_count, "records_forms_filing": FilingForm,
             "records_roster": record.sign_in_roster,
-            "records_stage_label": stage_label}
+            "records_stage_label": stage_label, "records_checkpoint": views_board.checkpoint_for_display}
 
 
 def stage_label(code: str | None):

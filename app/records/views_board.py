@@ -27,6 +27,21 @@ def qr_svg(url: str) -> Markup:
     return Markup(svg)
 
 
+def checkpoint_for_display() -> dict | None:
+    """The current checkpoint (app.records.checkpoints.current_checkpoint) as the
+    partial records/_checkpoint.html shows it: text, QR code, time and public key."""
+    from flask_babel import format_datetime
+
+    from app.records.checkpoints import checkpoint_line, current_checkpoint
+
+    cp = current_checkpoint()
+    if cp is None:
+        return None
+    line = checkpoint_line(cp)
+    return {"seq": cp.seq, "head_hash": cp.head_hash, "line": line, "public_key": cp.public_key,
+            "signed_at": format_datetime(cp.signed_at, "yyyy-MM-dd HH:mm"), "qr": qr_svg(line)}
+
+
 def _board_item(village_id: int, proposal_id: int):
     from app.deliberation.models import Proposal
 

@@ -68,14 +68,12 @@ def file_record(proposal_id: int):
 @bp.get("/oversight/audit")
 @login_required
 def chain_check():
-    from app.records.audit import verify_chain
-    from app.records.integrity import verify_records
+    from app.records.integrity import verify_everything
 
     require(can_check_chain(current_user))
-    report = verify_chain()
-    row_problems = verify_records()
-    ok = report.ok and not row_problems
-    return render_template("records/chain_check.html", report=report, row_problems=row_problems), (200 if ok else 409)
+    result = verify_everything()
+    return render_template("records/chain_check.html", report=result.chain, row_problems=result.rows,
+                           checkpoint_problems=result.checkpoints), (200 if result.ok else 409)
 
 
 # The record API (v1) -------------------------------------------------------------------
