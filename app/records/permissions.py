@@ -104,3 +104,9 @@ def can_oversee_township(user, township) -> bool:
 def can_check_chain(user) -> bool:
     """The installation-wide chain check: any overseer or admin."""
     return bool(getattr(user, "is_authenticated", False)) and (user.is_admin or bool(user.overseen_township_ids))
+
+
+@permission
+def can_view_audit_trail(user, proposal) -> bool:
+    """A proposal's audit trail: its township's overseers (and admins) and the village's committee."""
+    return is_overseer_of(user, proposal.village) or has_village_role(user, proposal.village, "committee_member")

@@ -180,6 +180,14 @@ def _records_context():
             "records_stage_label": stage_label, "records_checkpoint": views_board.checkpoint_for_display}
 
 
+@bp.app_template_filter("records_when")
+def records_when(value) -> str:
+    """A stored UTC time in the reader's zone (Beijing by default), to the minute."""
+    from flask_babel import format_datetime
+
+    return format_datetime(value, "yyyy-MM-dd HH:mm") if value else ""
+
+
 def stage_label(code: str | None):
     """The stage's name in the reader's language (the deliberation area's labels)."""
     try:

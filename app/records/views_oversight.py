@@ -18,7 +18,7 @@ from app.permissions import require
 from app.records import dashboard, services
 from app.records.forms import FilingForm
 from app.records.permissions import (can_check_chain, can_file_record, can_list_records, can_oversee_township,
-                                     can_view_record, PUBLIC_STAGES)
+                                     can_view_audit_trail, can_view_record, PUBLIC_STAGES)
 from app.records.record import build_record, record_json
 from app.records.views import _form_errors, bp, load_proposal, refusal_text
 
@@ -63,6 +63,21 @@ def file_record(proposal_id: int):
     db.session.commit()
     flash(_("The record was filed and archived."), "info")
     return redirect(url_for("records.township_dashboard", township_id=proposal.village.township_id))
+
+
+@bp.get("/proposals/<int:proposal_id>/audit")
+@login_required
+def audit_trail(proposal_id: int):
+    """The proposal's audit trail in words, for its overseer and its committee."""
+    from app.records.audit_trail import proposal_trail
+    from app.records.checkpoints import current_checkpoint
+
+    proposal = load_proposal(proposal_id)
+    require(can_view_audit_trail(current_user, proposal))
+    cp = current_checkpoint()
+    items = proposal_trail(proposal, cp.seq if cp else None)
+    return render_template("records/audit_trail.html", proposal=proposal, items=items,
+                           broken=sum(1 for i in items if not i.intact))
 
 
 @bp.get("/oversight/audit")
