@@ -66,6 +66,21 @@ def audit_verify(checkpoints, checkpoint_file):
                f"event; {result.checkpoints_checked} checkpoint(s) verified.")
 
 
+@audit.command("bind-existing")
+def audit_bind_existing():
+    """Once, after upgrading an installation whose rows predate their binding to the
+    chain: bind every row that no event records yet (one audited event)."""
+    from app.records.integrity import bind_unbound_rows
+
+    try:
+        n = bind_unbound_rows()
+    except ValueError as exc:
+        click.echo(f"Audit chain broken, nothing bound: {exc}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"{n} row(s) bound to the audit chain.")
+
+
 @audit.command("checkpoint")
 @click.option("--sign", is_flag=True, help="Sign a new checkpoint of the chain's head first (daily, from cron).")
 def audit_checkpoint(sign: bool):

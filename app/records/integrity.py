@@ -100,7 +100,7 @@ def _compare(problems: list, name: str, key, actual: str | None, walk: _Walk) ->
     bound = walk.latest.pop((name, str(key)), None)
     if bound is None:
         if actual is not None:
-            problems.append(RowProblem(name, key, "no audit event records it"))
+            problems.append(RowProblem(name, key, UNBOUND))
         return
     expected, seq = bound
     if expected == actual:
@@ -206,6 +206,34 @@ def verify_everything(checkpoints=()) -> Verification:
     if report.ok:
         result.rows = _check_rows(walk)
     return result
+
+
+UNBOUND = "no audit event records it"
+
+
+def bind_unbound_rows() -> int:
+    """Bind every row no event records yet, in one `records.adopted` event (flushes,
+    never commits): for an installation whose rows predate the binding. Rows whose
+    digest differs are left alone, so a changed row stays visible. Returns the count.
+
+    :raises ValueError: the chain itself is broken.
+    """
+    from app.records.audit import record_event
+    from app.records.binding import PENDING_KEY
+
+    report, walk = _walk_chain(set())
+    if not report.ok:
+        raise ValueError(report.problem)
+    problems = [p for p in _check_rows(walk) if p.problem == UNBOUND and isinstance(p.row_id, int)]
+    rows = [p for p in problems if p.table in BOUND]
+    if not rows:
+        return 0
+    session = db.session()
+    pending = session.info.setdefault(PENDING_KEY, {})
+    for p in rows:
+        pending.setdefault(p.table, set()).add(p.row_id)
+    record_event("records.adopted", payload={"count": len(rows)})
+    return len(rows)
 
 
 def verify_records() -> list[RowProblem]:

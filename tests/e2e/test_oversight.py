@@ -99,7 +99,28 @@ def test_the_overseer_checks_the_audit_chain(page, sign_in):
     expect(status).to_have_text(re.compile(r"审计链完好：已校验 \d+ 条事件。"))
     checked = int(re.search(r"已校验 (\d+) 条", status.inner_text()).group(1))
     assert checked > 100  # the demo's whole history, not an empty chain
-    expect(page.get_by_text("所有异议、报告、备案和阶段变更均与审计事件相符。")).to_be_visible()
+    expect(page.get_by_text("决策所依据的每一条记录都与其最新的审计事件相符。")).to_be_visible()
+    expect(page.get_by_role("region", name="审计检查点")).to_contain_text("gongyi-checkpoint:")
+
+
+def test_a_stage_count_on_the_dashboard_opens_the_proposals_in_that_stage(page, sign_in):
+    sign_in(OVERSEER)
+    page.goto("/oversight")
+    village(page, "幸福村").get_by_role("link", name=re.compile("^决议公开：\\d+ 项议题")).click()
+    expect(page).to_have_url(re.compile(r"/villages/1/proposals\?stage=publicized$"))
+    expect(page.get_by_role("link", name="村文化广场安装路灯")).to_be_visible()
+
+
+def test_the_overseer_reads_a_proposals_audit_trail(page, sign_in):
+    sign_in(OVERSEER)
+    page.goto("/villages/1/proposals")
+    page.get_by_role("link", name=FISHPOND).click()
+    page.get_by_role("link", name="本议题的审计记录").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"审计记录 · {FISHPOND}")
+    expect(page.get_by_role("status")).to_contain_text("都与其哈希值相符")
+    first = page.get_by_role("listitem").filter(has_text="提出议题").first
+    expect(first).to_contain_text("与其哈希值相符")
+    assert "Z" not in first.inner_text() and "proposal." not in page.content()
 
 
 def test_the_notice_board_opens_without_signing_in_and_shows_a_qr_code(page):
@@ -114,3 +135,11 @@ def test_the_notice_board_opens_without_signing_in_and_shows_a_qr_code(page):
     expect(image).to_be_visible()
     box = image.bounding_box()
     assert box["width"] >= 100 and box["height"] >= 100, box
+
+
+def test_the_notice_board_shows_the_signed_checkpoint_with_its_qr_code_and_public_key(page):
+    page.goto("/board/1")
+    checkpoint = page.get_by_role("region", name="审计检查点")
+    expect(checkpoint.get_by_role("img", name="审计检查点二维码")).to_be_visible()
+    expect(checkpoint.locator("code.checkpoint-line")).to_have_text(re.compile(r"^gongyi-checkpoint:\d+:[0-9a-f]{64}:"))
+    expect(checkpoint.locator("code.checkpoint-key")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))

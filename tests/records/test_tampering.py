@@ -305,3 +305,19 @@ def test_verify_runs_a_fixed_number_of_queries_whatever_the_number_of_rows(world
     db.session.commit()
     assert count() == before
 
+
+
+def test_binding_existing_rows_once_adopts_rows_that_predate_the_binding_but_not_changed_ones(world, db, runner):
+    """An installation upgraded from before the binding has rows no event records."""
+    _sql(db, "INSERT INTO consultation_post (proposal_id, thread, author_id, stance, body, created_at) "
+             "VALUES (:p, 'topic', :a, 'support', '升级前的意见', :t)", p=world.ids["moved"], a=world.ids["villager"],
+         t=utcnow())
+    edit_a_post(db, world)
+    old = db.session.scalar(text("SELECT max(id) FROM consultation_post"))
+    assert f"consultation_post id={old}" in runner.invoke(args=["audit", "verify"]).output
+    adopted = runner.invoke(args=["audit", "bind-existing"])
+    assert adopted.exit_code == 0 and "1 row(s)" in adopted.output, adopted.output
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and f"consultation_post id={old}" not in result.output
+    assert f"consultation_post id={world.ids['post']}" in result.output  # the edited one is still named
+    assert db.session.scalar(text("SELECT count(*) FROM audit_event WHERE kind = 'records.adopted'")) == 1
