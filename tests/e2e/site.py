@@ -30,6 +30,7 @@ PAGE_TYPES = {
     "board_item": r"/board/\d+/\d+",
     "dashboard": r"/oversight(/townships/\d+)?",
     "audit": r"/oversight/audit.*",
+    "audit_trail": r"/proposals/\d+/audit",
     "inbox": r"/inbox",
     "inbox_settings": r"/inbox/settings",
     "people": r"/villages/\d+/people",
