@@ -145,7 +145,8 @@ def homestead(run: Run) -> Step:
     # The secret vote opens and stays open for a week; the demo villager (and most others)
     # have not voted yet, so a visitor can vote and the clerk can still record in-hall ballots.
     online, _hall = run.villager_votes(p, yes=9, no=3, abstain=1, leave_out=(VILLAGER, CLERK))
-    voting_demo.open_demo_poll(p, run.chair, online, hours=24 * (HISTORY_DAYS - 61 + 7))
+    # It closes at 24:00 Beijing time (16:00 UTC), as a committee would set it.
+    voting_demo.open_demo_poll(p, run.chair, online, hours=24 * (HISTORY_DAYS - 61 + 7) + 3)
 
 
 def land_compensation(run: Run) -> Step:
