@@ -1,15 +1,27 @@
 """A readable difference between two versions of a text: line by line, and inside a
-changed line character by character (Chinese has no spaces to split words on)."""
+changed line character by character (Chinese has no spaces to split words on) — except
+that a number or a Latin word is one unit, so "每户500元" → "每户300元" is the number 500
+replaced by 300, never a struck 5 in front of a kept "00" that reads as 5300."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+
+# A number with its decimal point, thousands separators and percent sign; a Latin word;
+# else one character (a Chinese character or a mark).
+TOKEN = re.compile(r"\d+(?:[.,，]\d+)*%?|[A-Za-z]+|.", re.S)
+
+
+def tokens(text: str) -> list[str]:
+    return TOKEN.findall(text)
 
 
 @dataclass
 class Piece:
-    kind: str  # "same", "ins", "del"
+    kind: str  # "same", "ins", "del", or "repl" (text replaced by new)
     text: str
+    new: str = ""
 
 
 @dataclass
@@ -19,14 +31,18 @@ class Line:
 
 
 def _chars(old: str, new: str) -> list[Piece]:
+    a, b = tokens(old), tokens(new)
     pieces: list[Piece] = []
-    for op, a1, a2, b1, b2 in SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+    for op, a1, a2, b1, b2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        was, now = "".join(a[a1:a2]), "".join(b[b1:b2])
         if op == "equal":
-            pieces.append(Piece("same", old[a1:a2]))
-        if op in ("delete", "replace"):
-            pieces.append(Piece("del", old[a1:a2]))
-        if op in ("insert", "replace"):
-            pieces.append(Piece("ins", new[b1:b2]))
+            pieces.append(Piece("same", was))
+        elif op == "replace":
+            pieces.append(Piece("repl", was, now))
+        elif op == "delete":
+            pieces.append(Piece("del", was))
+        else:
+            pieces.append(Piece("ins", now))
     return pieces
 
 

@@ -1,4 +1,5 @@
 """Proposal pages through the browser's eyes (the test client)."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -62,7 +63,57 @@ def test_committee_creates_edits_and_sees_diff(db, login_as, committee, areas):
         "deciding_body": "villagers_assembly", "note": "写明宽度"})
     assert resp.status_code == 302 and len(proposal.versions) == 2
     diff = b.get(f"/proposals/{proposal.id}/diff?a=1&b=2").get_data(as_text=True)
-    assert "<ins>，宽4米</ins>" in diff and "写明宽度" in diff
+    assert re.search(r"<ins><span class=\"visually-hidden\">（新增：\s*</span>，宽4米<span", diff) and "写明宽度" in diff
+
+
+def _diff_page(db, login_as, committee, old: str, new: str) -> str:
+    from app.deliberation import services
+
+    p = make_proposal(stage="draft", village=committee.village, author=committee, body=old)
+    services.edit_draft(p, committee, title=p.title, body=new, note="改金额", matter_category=p.matter_category,
+                        deciding_body=p.deciding_body)
+    db.session.flush()
+    return login_as(committee).get(f"/proposals/{p.id}/diff?a=1&b=2").get_data(as_text=True)
+
+
+def _seen(html: str) -> str:
+    """The diff as the eye reads it: tags and the screen-reader words left out."""
+    body = html.split('id="diff"', 1)[1]
+    body = re.sub(r'<span class="visually-hidden">[^<]*</span>', "", body)
+    return re.sub(r"<[^>]+>", "", body)
+
+
+def _heard(html: str) -> str:
+    """The diff as a screen reader says it: the hidden words kept, the arrow (aria-hidden) left out."""
+    body = html.split('id="diff"', 1)[1]
+    body = re.sub(r'<span class="arrow" aria-hidden="true">[^<]*</span>', "", body)
+    return re.sub(r"<[^>]+>", "", body)
+
+
+def test_a_changed_number_is_shown_old_and_new_side_by_side_never_as_a_merged_number(db, login_as, committee, areas):
+    html = _diff_page(db, login_as, committee, "按户筹资，每户500元。", "按户筹资，每户300元。")
+    assert '<span class="repl"><del>' in html
+    assert re.search(r"<del>(<span[^>]*>[^<]*</span>)?500</del>", html)
+    assert re.search(r"<ins>(<span[^>]*>[^<]*</span>)?300<", html)
+    seen = _seen(html)
+    assert "每户500→300元" in seen and "5300" not in seen and "00元" not in seen.replace("300元", "")
+    assert "（原为：500改为：300）" in _heard(html).replace(" ", "")
+
+
+@pytest.mark.parametrize("old,new,was,now", [
+    ("预算36万元", "预算39万元", "36", "39"),
+    ("路面宽4米", "路面宽4.5米", "4", "4.5"),
+    ("提留20%用于公益", "提留10%用于公益", "20%", "10%"),
+    ("6个月内腾退", "1年内腾退", "6个月", "1年"),
+])
+def test_numbers_are_replaced_whole(db, login_as, committee, areas, old, new, was, now):
+    seen = _seen(_diff_page(db, login_as, committee, old, new))
+    assert f"{was}→{now}" in seen
+
+
+def test_the_diff_keeps_a_plain_deletion_and_insertion_readable(db, login_as, committee, areas):
+    heard = _heard(_diff_page(db, login_as, committee, "甲乙丙丁", "甲丙丁戊"))
+    assert "（删除：乙）" in heard.replace(" ", "") and "（新增：戊）" in heard.replace(" ", "")
 
 
 def test_edit_with_empty_text_keeps_what_was_typed(db, login_as, committee, areas):
