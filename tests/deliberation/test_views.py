@@ -133,7 +133,7 @@ def test_move_is_refused_with_reasons_and_changes_nothing(db, login_as, committe
     b.get(f"/proposals/{p.id}")
     resp = b.post(f"/proposals/{p.id}/move", {"to": "committee_deliberation"})
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 400 and "协商小结" in html
+    assert resp.status_code == 400 and "协商情况总结" in html
     assert p.stage == "topic_consultation"
 
 

@@ -48,17 +48,17 @@ def test_topic_consultation_closed_early_still_blocked_by_the_missing_summary(pa
     # While it runs, the blockers name both things that stop the next step.
     expect(blockers(page)).to_contain_text("下一步：进入两委初议")
     expect(blockers(page).get_by_role("listitem")).to_have_text(
-        ["议题协商还在进行：请等到结束，或提前结束。", "还没有写协商小结。"])
+        ["议题协商还在进行：请等到结束，或提前结束。", "还没有写协商情况总结。"])
 
     actions(page).get_by_role("button", name="现在结束议题协商").click()
     expect(flash(page)).to_contain_text("议题协商已结束")
     expect(actions(page).get_by_role("button", name="现在结束议题协商")).to_have_count(0)
-    expect(blockers(page).get_by_role("listitem")).to_have_text(["还没有写协商小结。"])
+    expect(blockers(page).get_by_role("listitem")).to_have_text(["还没有写协商情况总结。"])
 
     # Trying anyway: the engine refuses and says why; nothing moves.
     move(page, "进入两委初议")
     expect(flash(page)).to_contain_text("现在还不行：")
-    expect(flash(page)).to_contain_text("还没有写协商小结。")
+    expect(flash(page)).to_contain_text("还没有写协商情况总结。")
     expect(stage_badge(page)).to_contain_text("议题协商")
 
     # With the summary written, the same button works.
@@ -119,7 +119,7 @@ def test_a_villager_sees_the_blockers_but_no_move_buttons(page, sign_in, chromiu
     try:
         villager.goto(path)
         expect(villager.get_by_role("heading", level=1)).to_have_text(title)
-        expect(blockers(villager)).to_contain_text("还没有写协商小结。")
+        expect(blockers(villager)).to_contain_text("还没有写协商情况总结。")
         expect(actions(villager)).to_have_count(0)
         for label in ("进入两委初议", "撤回", "现在结束议题协商", "修改草稿"):
             expect(villager.get_by_role("button", name=label)).to_have_count(0)
