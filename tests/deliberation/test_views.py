@@ -223,3 +223,19 @@ def test_proposal_page_closes_a_poll_past_its_time_and_moves_on(db, login_as, co
         html = b.get(f"/proposals/{p.id}").get_data(as_text=True)
     assert poll.status == "closed" and p.stage == "member_review"
     assert "党员审议" in html
+
+
+def test_a_reason_box_sits_in_the_box_of_its_own_action(db, login_as, committee, areas):
+    """The 理由 box of 撤回 is inside 撤回's own group, named after it, with its button;
+    the advance button's form has no reason box, and nothing stands between them."""
+    p = make_proposal(stage="draft", village=committee.village, author=committee)
+    html = login_as(committee).get(f"/proposals/{p.id}").get_data(as_text=True)
+    forms = re.findall(r'<form method="post" action="/proposals/\d+/move".*?</form>', html, re.S)
+    advance = next(f for f in forms if "开始议题协商" in f)
+    withdraw = next(f for f in forms if "撤回" in f)
+    assert "<textarea" not in advance
+    assert re.search(r"<legend>撤回</legend>", withdraw)
+    assert re.search(r'<label for="reason-withdrawn">“撤回”的理由</label>\s*<textarea id="reason-withdrawn"', withdraw)
+    assert withdraw.index("<textarea") < withdraw.index("<button") and withdraw.count("<button") == 1
+    # the box with a reason comes after every move without one
+    assert html.index(advance) < html.index(withdraw)
