@@ -30,19 +30,36 @@ class Line:
     pieces: list[Piece]
 
 
+def _merge_stray_matches(ops: list[list[str]]) -> list[list[str]]:
+    """A single character that happens to match between two changes ("公" in 公益事业 →
+    公开一次) is folded into one replacement, so a rewritten phrase reads old → new once."""
+    changed = True
+    while changed:
+        changed = False
+        for i in range(1, len(ops) - 1):
+            kind, was, _now = ops[i]
+            if kind == "same" and len(was) == 1 and ops[i - 1][0] != "same" and ops[i + 1][0] != "same":
+                before, after = ops[i - 1], ops[i + 1]
+                ops[i - 1:i + 2] = [["repl", before[1] + was + after[1], before[2] + was + after[2]]]
+                changed = True
+                break
+    return ops
+
+
 def _chars(old: str, new: str) -> list[Piece]:
     a, b = tokens(old), tokens(new)
-    pieces: list[Piece] = []
+    ops: list[list[str]] = []
     for op, a1, a2, b1, b2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         was, now = "".join(a[a1:a2]), "".join(b[b1:b2])
-        if op == "equal":
-            pieces.append(Piece("same", was))
-        elif op == "replace":
-            pieces.append(Piece("repl", was, now))
-        elif op == "delete":
-            pieces.append(Piece("del", was))
-        else:
-            pieces.append(Piece("ins", now))
+        ops.append(["same" if op == "equal" else "repl" if op == "replace" else "del" if op == "delete" else "ins",
+                    was, now])
+    pieces = []
+    for kind, was, now in _merge_stray_matches(ops):
+        if kind == "repl" and not was:
+            kind = "ins"
+        elif kind == "repl" and not now:
+            kind = "del"
+        pieces.append(Piece(kind, now if kind == "ins" else was, now if kind == "repl" else ""))
     return pieces
 
 

@@ -239,3 +239,10 @@ def test_a_reason_box_sits_in_the_box_of_its_own_action(db, login_as, committee,
     assert withdraw.index("<textarea") < withdraw.index("<button") and withdraw.count("<button") == 1
     # the box with a reason comes after every move without one
     assert html.index(advance) < html.index(withdraw)
+
+
+def test_a_rewritten_phrase_reads_old_then_new_once(db, login_as, committee, areas):
+    seen = _seen(_diff_page(db, login_as, committee, "提留20%用于村集体公益事业。",
+                            "提留10%，专款用于村内水渠维修，使用情况每半年公开一次。"))
+    assert "集体公益事业→内水渠维修，使用情况每半年公开一次" in seen
+    assert "20%→10%，专款" in seen
