@@ -147,3 +147,17 @@ def small_targets(page, minimum: int) -> list[str]:
 
 def body_font_px(page) -> float:
     return page.evaluate("() => parseFloat(getComputedStyle(document.body).fontSize)")
+
+
+MARKERS_JS = """() => [...document.querySelectorAll('details > summary')].filter(s => {
+  const r = s.getBoundingClientRect();
+  if (!r.width || !r.height) return false;
+  const before = getComputedStyle(s, '::before').content;
+  const marker = getComputedStyle(s).display === 'list-item' && getComputedStyle(s).listStyleType !== 'none';
+  return !marker && (!before || before === 'none' || before === 'normal');
+}).map(s => (s.innerText || '').trim().slice(0, 30))"""
+
+
+def summaries_without_marker(page) -> list[str]:
+    """Visible collapsed-section headings (<summary>) that show no sign that they open."""
+    return page.evaluate(MARKERS_JS)
