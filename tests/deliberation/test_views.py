@@ -63,7 +63,7 @@ def test_committee_creates_edits_and_sees_diff(db, login_as, committee, areas):
         "deciding_body": "villagers_assembly", "note": "写明宽度"})
     assert resp.status_code == 302 and len(proposal.versions) == 2
     diff = b.get(f"/proposals/{proposal.id}/diff?a=1&b=2").get_data(as_text=True)
-    assert re.search(r"<ins><span class=\"visually-hidden\">（新增：\s*</span>，宽4米<span", diff) and "写明宽度" in diff
+    assert re.search(r'<span class="visually-hidden">（新增：\s*</span><ins>，宽4米</ins>', diff) and "写明宽度" in diff
 
 
 def _diff_page(db, login_as, committee, old: str, new: str) -> str:
@@ -93,8 +93,7 @@ def _heard(html: str) -> str:
 def test_a_changed_number_is_shown_old_and_new_side_by_side_never_as_a_merged_number(db, login_as, committee, areas):
     html = _diff_page(db, login_as, committee, "按户筹资，每户500元。", "按户筹资，每户300元。")
     assert '<span class="repl"><del>' in html
-    assert re.search(r"<del>(<span[^>]*>[^<]*</span>)?500</del>", html)
-    assert re.search(r"<ins>(<span[^>]*>[^<]*</span>)?300<", html)
+    assert "<del>500</del>" in html and "<ins>300</ins>" in html
     seen = _seen(html)
     assert "每户500→300元" in seen and "5300" not in seen and "00元" not in seen.replace("300元", "")
     assert "（原为：500改为：300）" in _heard(html).replace(" ", "")

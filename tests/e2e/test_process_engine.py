@@ -90,10 +90,14 @@ def test_no_stage_can_be_skipped_through_the_pages(page, sign_in):
     path = create_draft(page, unique("修建村级篮球场"), "在文化广场东侧修建标准篮球场一个。")
     move(page, "开始议题协商")
     expect(stage_badge(page)).to_contain_text("议题协商")
-    # The only buttons are the next stage, withdrawing and closing the consultation.
+    # The only buttons are the next stage, closing the consultation, the deadline and, last
+    # and in its own box with its reason, withdrawing.
     buttons = actions(page).get_by_role("button")
     labels = [b.strip() for b in buttons.all_inner_texts()]
-    assert labels == ["进入两委初议", "撤回", "现在结束议题协商", "保存截止时间"], labels
+    assert labels == ["进入两委初议", "现在结束议题协商", "保存截止时间", "撤回"], labels
+    withdraw = actions(page).get_by_role("group", name="撤回")
+    expect(withdraw.get_by_role("textbox", name="“撤回”的理由")).to_be_visible()
+    expect(withdraw.get_by_role("button", name="撤回")).to_be_visible()
     for later in ("进入党员审议", "进入共识协商", "定稿，进入村民表决", "公开决议", "备案"):
         expect(page.get_by_role("button", name=later)).to_have_count(0)
 
