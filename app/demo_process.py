@@ -83,6 +83,69 @@ class Run:
 Step = Iterator[float]
 
 
+# --- What happens to each proposal after its vote, in its own words ----------------------
+# Each story's objections, reports and figures are its own: the road repair (budget 36
+# then 39 万元) spends 37.8 万元, the street lights' objection is about a light, and no
+# two proposals share a report.
+
+ROAD_OBJECTION = records_demo.Objection(
+    "村南拐弯处的会车点占了我家门前菜地，占多少、补多少，到现在还没人来跟我说。",
+    answer=("经核实，村两委已于公示第二天会同您现场丈量，会车点占用菜地18平方米，按镇统一标准补偿，"
+            "补偿款在开工前发放到户。丈量记录已请您签字确认，异议不成立。"))
+ROAD_REPORTS = records_demo.Reports(
+    progress="村口至小学道路路基平整和两侧排水沟开挖已完成，完成工程量约百分之四十，已支出 15.2 万元。",
+    opinion="监委会已到现场查看，路基宽度、排水沟和已付工程款与报告相符。",
+    final=("村口至小学道路1.2公里全部完工，6处会车点和两侧排水沟同步建成，经村民代表和监委会共同验收合格。"
+           "实际支出 37.8 万元，在 39 万元预算之内，明细已在公开栏公布。"),
+    scene="road")
+
+
+class Story:
+    """A plain demo proposal's own texts: its consultation summary, the objections to its
+    resolution and its reports."""
+
+    def __init__(self, heard: str, answer: str, *, objections: tuple = (), reports=None):
+        self.heard, self.answer, self.objections, self.reports = heard, answer, objections, reports
+
+
+STREET_LIGHTS = Story(
+    heard="走访了广场周边住户和常去跳舞的村民，大家都赞成装路灯，有住户担心灯光照进卧室，也有人问阴雨天能不能亮。",
+    answer="草案写明灯杆离住宅窗户不少于8米并加装遮光罩；选用带蓄电池、阴雨天可连续照明3晚的太阳能路灯。",
+    objections=(
+        records_demo.Objection(
+            "广场东北角那盏灯正对我家卧室窗户，晚上照得睡不着，能不能往南挪一挪？",
+            answer="经现场查看，该灯位向南移5米并加装遮光罩，已写入施工要求；决议本身无需改动，异议不成立。"),
+        records_demo.Objection("请公布太阳能路灯的品牌、质保年限和每盏的价格，12盏4.8万元是怎么算的？"),
+    ))
+COLLECTION_POINTS = Story(
+    heard="收到意见11条，利益相关户中住在选址旁边的2户担心气味和蚊蝇，多数村民支持按户筹资。",
+    answer="收集点距住户不少于30米，加盖并每天清运；筹资标准每户50元不变，困难户由村集体代缴。",
+    reports=records_demo.Reports(
+        progress="村东收集点已建成并投入使用，村西收集点正在浇筑地面。已收到筹资款 1.55 万元，已支出 1.9 万元，收据已公布。",
+        opinion="监委会核对了垃圾收集点按户筹资的名单和收据，金额相符；村西收集点的地面请在月底前浇筑好。",
+        scene="collection_point"))
+FISHPOND = Story(
+    heard="鱼塘周边的利益相关户都同意公开招标，有人提出本村村民应优先，也有人担心底价定得太低。",
+    answer="草案写明同等报价本村村民优先，底价每年2万元是按近三年周边鱼塘承包价定的，招标公告公开15天。",
+    reports=records_demo.Reports(
+        progress="鱼塘承包招标公告已在村务公开栏和镇公共资源交易平台公布15天，共有3户报名并交纳保证金，开标定于下周一。",
+        opinion="监委会派员全程监督鱼塘承包招标的报名，报名材料齐全，程序合规。",
+        final="经公开竞标，本村村民以每年 2.6 万元中标（底价每年 2 万元），五年承包合同已签订，首年承包费 2.6 万元已缴入村集体账户。",
+        scene="pond"))
+SCHOOL_WALL = Story(
+    heard="家长们都支持尽快修围墙，学校提出施工要避开上课时间，紧挨围墙的1户担心占用他家的过道。",
+    answer="施工安排在周末和寒假，围墙按原址修建，不占用邻户过道。")
+FITNESS = Story(
+    heard="老年人和带孩子的村民都赞成，有人建议器材放在广场西侧树荫下，远离停车的地方。",
+    answer="草案写明器材放在广场西侧树荫下，地面铺设防滑垫。")
+WATER_PIPES = Story(
+    heard="村东头常停水的利益相关户都支持改造，也有村民认为按人口筹资对人口多的户负担重。",
+    answer="筹资标准每人100元不变，五保户和低保户免缴，由村集体代缴。")
+EAST_LIGHTS = Story(
+    heard="主干道两侧住户都支持亮化，有人建议路灯间隔不要太大，村口急弯处要多装一盏。",
+    answer="草案写明20盏路灯平均间距30米，村口急弯处加装一盏。")
+
+
 def _to_villager_vote(run: Run, p: Proposal, script: dict, start: float, *, committee_no: int = 0) -> Step:
     """From the topic consultation to the villagers' vote, with the script's threads:
     consultation closed early, both deliberation votes passed, the vote announced."""
@@ -119,16 +182,15 @@ def road_repair(run: Run) -> Step:
     online, hall = run.villager_votes(p, yes=26, no=4, abstain=2, in_hall=6)
     voting_demo.run_poll(p, run.chair, online, in_hall=hall, clerk=run.clerk)  # passes → publicized
     yield 23.5
-    records_demo.seed_objections(p, person("13900000040"), person(SUPERVISOR))
+    records_demo.seed_objections(p, person(SUPERVISOR), [(person("13900000040"), ROAD_OBJECTION)])
     yield 30
     run.move(p, "implementing")
     yield 36
-    records_demo.seed_reports(p, run.chair, person(SUPERVISOR), final=False)
+    records_demo.seed_reports(p, run.chair, person(SUPERVISOR), ROAD_REPORTS, final=False)
     yield 48
     from app.records import services as records
 
-    records.post_report(p, run.chair, "工程全部完工，经村民代表和监委会共同验收合格。实际支出 18.6 万元，明细已在公开栏公布。",
-                        final=True)
+    records.post_report(p, run.chair, ROAD_REPORTS.final, final=True)
     run.move(p, "completed")
     yield 52
     records_demo.file_demo_record(p, person(OVERSEER))
@@ -145,7 +207,8 @@ def homestead(run: Run) -> Step:
     # The secret vote opens and stays open for a week; the demo villager (and most others)
     # have not voted yet, so a visitor can vote and the clerk can still record in-hall ballots.
     online, _hall = run.villager_votes(p, yes=9, no=3, abstain=1, leave_out=(VILLAGER, CLERK))
-    voting_demo.open_demo_poll(p, run.chair, online, hours=24 * (HISTORY_DAYS - 61 + 7))
+    # It closes at 24:00 Beijing time (16:00 UTC), as a committee would set it.
+    voting_demo.open_demo_poll(p, run.chair, online, hours=24 * (HISTORY_DAYS - 61 + 7) + 3)
 
 
 def land_compensation(run: Run) -> Step:
@@ -160,11 +223,10 @@ def land_compensation(run: Run) -> Step:
     voting_demo.run_poll(p, run.chair, online, in_hall=hall, clerk=run.clerk)  # 21 < 2/3 of all → rejected
 
 
-def plain(run: Run, title: str, body: str, matter: str, start: float, stop_at: str, *,
-          heard: str = "走访了相关农户，多数赞成，有人提出施工时间的问题。",
-          answer: str = "草案已写明施工避开农忙时节。", objections: bool = False, reports: bool = False,
+def plain(run: Run, title: str, body: str, matter: str, start: float, stop_at: str, *, story: Story | None = None,
           body_kind: str = "villagers_assembly", villager_yes: int = 27) -> Step:
-    """A proposal without a scripted thread, driven as far as `stop_at`."""
+    """A proposal without a scripted thread, driven as far as `stop_at`, with its story's
+    own summary, objections and reports."""
     order = ["topic_consultation", "committee_deliberation", "member_review", "consensus_consultation",
              "villager_resolution", "publicized", "implementing", "completed"]
     target = order.index(stop_at) if stop_at in order else -1
@@ -176,7 +238,8 @@ def plain(run: Run, title: str, body: str, matter: str, start: float, stop_at: s
     if target == 0:
         return
     yield start + 4
-    run.summary(p, heard, answer)
+    assert story is not None, f"{title}: a proposal past its topic consultation needs its own story"
+    run.summary(p, story.heard, story.answer)
     services.close_topic_consultation(p, run.chair)
     run.move(p, "committee_deliberation")
     services.send_party_plan(p, run.chair)
@@ -200,17 +263,17 @@ def plain(run: Run, title: str, body: str, matter: str, start: float, stop_at: s
     yield start + 19.5
     online, hall = run.villager_votes(p, yes=villager_yes, no=3, abstain=1, in_hall=4)
     voting_demo.run_poll(p, run.chair, online, in_hall=hall, clerk=run.clerk)
-    if objections:
+    if story.objections:
         yield start + 20.5
-        records_demo.seed_objections(p, person("13900000041"), person(SUPERVISOR),
-                                     second_villager=person("13900000042"))
+        villagers = [person(phone) for phone in ("13900000041", "13900000042")]
+        records_demo.seed_objections(p, person(SUPERVISOR), list(zip(villagers, story.objections)))
     if target == 5:
         return
     yield start + 27
     run.move(p, "implementing")
-    if reports:
+    if story.reports:
         yield start + 33
-        records_demo.seed_reports(p, run.chair, person(SUPERVISOR), final=target > 6)
+        records_demo.seed_reports(p, run.chair, person(SUPERVISOR), story.reports, final=target > 6)
     if target == 6:
         return
     yield start + 40
@@ -259,20 +322,23 @@ def histories(first: Run, second: Run) -> list[Step]:
     return [
         road_repair(first), homestead(first), land_compensation(first), no_quorum(first), withdrawn(first),
         draft_with_versions(first), irregular(first),
-        plain(first, "村文化广场安装路灯", "在文化广场四周安装太阳能路灯12盏，由村集体收入支付。",
-              "collective_income_use", 40, "publicized", objections=True),
-        plain(first, "新建垃圾集中收集点", "在村东、村西各建一处垃圾集中收集点，按户筹资每户50元。",
-              "public_welfare", 8, "implementing", reports=True),
-        plain(first, "村集体鱼塘承包方案", "村集体鱼塘公开招标承包，期限五年，底价每年2万元。",
-              "collective_project", 4, "completed", reports=True),
-        plain(first, "修缮村小学围墙", "修缮村小学东侧倒塌围墙约40米。", "general", 52, "consensus_consultation"),
-        plain(first, "购置村民健身器材", "在文化广场增设健身器材一套。", "general", 54, "member_review"),
+        plain(first, "村文化广场安装路灯", "在文化广场四周安装太阳能路灯12盏，预算4.8万元，由村集体收入支付。",
+              "collective_income_use", 40, "publicized", story=STREET_LIGHTS),
+        plain(first, "新建垃圾集中收集点",
+              "在村东、村西各建一处垃圾集中收集点，预算3.2万元：按户筹资每户50元，其余由镇环卫所补助。",
+              "public_welfare", 8, "implementing", story=COLLECTION_POINTS),
+        plain(first, "村集体鱼塘承包方案", "村集体鱼塘公开招标承包，期限五年，底价每年2万元，同等报价本村村民优先。",
+              "collective_project", 4, "completed", story=FISHPOND),
+        plain(first, "修缮村小学围墙", "修缮村小学东侧倒塌围墙约40米，预算2.4万元，由村集体收入支付。", "general", 52,
+              "consensus_consultation", story=SCHOOL_WALL),
+        plain(first, "购置村民健身器材", "在文化广场西侧增设健身器材一套，预算1.5万元，申请县体育局补助。", "general", 54,
+              "member_review", story=FITNESS),
         plain(first, "自来水管网改造筹资方案", "改造老旧自来水管网，按人口筹资，每人100元。", "public_welfare", 60,
-              "committee_deliberation"),
+              "committee_deliberation", story=WATER_PIPES),
         plain(first, "修订村规民约", "修订村规民约第三章“环境卫生”，增加垃圾分类的内容。", "general", 63,
               "topic_consultation"),
-        plain(second, "东风村主干道亮化", "在村主干道安装路灯20盏。", "collective_income_use", 20, "publicized",
-              villager_yes=9),
+        plain(second, "东风村主干道亮化", "在村主干道安装路灯20盏，预算6万元，由村集体收入支付。", "collective_income_use", 20,
+              "publicized", story=EAST_LIGHTS, villager_yes=9),
         plain(second, "东风村集体林地管护方案", "集体林地聘请护林员两名。", "general", 61, "topic_consultation"),
     ]
 

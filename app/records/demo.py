@@ -1,40 +1,80 @@
-"""Demo data for the after-the-decision half of the process, called from app/demo.py
-with proposals the engine has already moved to the right stage. Every function goes
-through the records services (so every step is in the audit chain) and flushes, never
-commits."""
+"""Demo data for the after-the-decision half of the process, called from
+app/demo_process.py with proposals the engine has already moved to the right stage. Every
+text is the proposal's own (its story's objections, reports and figures, within its
+budget), given by the caller. Every function goes through the records services (so every
+step is in the audit chain) and flushes, never commits."""
 from __future__ import annotations
 
-import base64
+import io
+from dataclasses import dataclass
+
+from PIL import Image, ImageDraw
 
 from app.records import services
 
-# A 1×1 PNG, so the demo's report shows how a photo looks without shipping a picture.
-DEMO_PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+
+@dataclass(frozen=True)
+class Objection:
+    """异议 of the story: its text and, when answered, the supervision committee's answer."""
+
+    body: str
+    answer: str | None = None
+    upheld: bool = False
 
 
-def seed_objections(proposal, villager, supervisor, *, second_villager=None):
-    """On a `publicized` proposal: one objection answered (not upheld) and, when a
-    second villager is given, one still waiting for the supervision committee's answer."""
-    answered = services.file_objection(proposal, villager, "广场北侧原是晒谷场，秋收时大家去哪里晒粮？")
-    services.answer_objection(answered, supervisor,
-                              "经核实，村委会已在村东空地另设晒谷场，面积不少于原场地，异议不成立。", upheld=False)
-    pending = None
-    if second_villager is not None:
-        pending = services.file_objection(proposal, second_villager, "施工期间请保证老人小孩出行安全。")
-    return answered, pending
+@dataclass(frozen=True)
+class Reports:
+    """实施情况 of the story: a progress report (with a photo of the scene) and its
+    opinion, and the final result report."""
+
+    progress: str
+    opinion: str
+    final: str | None = None
+    scene: str = "road"
 
 
-def seed_reports(proposal, committee, supervisor, *, final: bool = True):
-    """On an `implementing` proposal: a progress report with a photo, the supervision
-    committee's opinion, and (by default) the final result report."""
-    progress = services.post_report(proposal, committee, "路基平整已完成，完成工程量约百分之四十。", photos=[DEMO_PNG])
-    services.give_opinion(progress, supervisor, "监委会已到现场查看，进度与报告相符。")
+def demo_photo(scene: str) -> bytes:
+    """A drawn 800×600 photo of the work (a road, a collection point, a pond), made
+    here so the demo ships no picture of real people or places."""
+    im = Image.new("RGB", (800, 600), (170, 205, 235))  # sky
+    d = ImageDraw.Draw(im)
+    d.rectangle((0, 300, 800, 600), fill=(110, 160, 80))  # fields
+    if scene == "road":
+        d.polygon([(330, 300), (470, 300), (760, 600), (40, 600)], fill=(150, 150, 150))
+        for y in range(320, 600, 60):
+            d.rectangle((396, y, 404, y + 30), fill=(250, 250, 250))
+    elif scene == "collection_point":
+        d.rectangle((250, 260, 550, 460), fill=(200, 200, 190), outline=(90, 90, 90), width=4)
+        d.polygon([(230, 260), (570, 260), (400, 190)], fill=(60, 120, 60))
+        for x in (290, 370, 450):
+            d.rectangle((x, 380, x + 60, 455), fill=(30, 110, 60))
+    else:  # pond
+        d.ellipse((120, 330, 680, 540), fill=(70, 120, 170))
+    out = io.BytesIO()
+    im.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def seed_objections(proposal, supervisor, filed: list[tuple[object, Objection]]):
+    """On a `publicized` proposal: each villager's objection, answered when the story
+    says so (else waiting for the supervision committee)."""
+    out = []
+    for villager, item in filed:
+        objection = services.file_objection(proposal, villager, item.body)
+        if item.answer:
+            services.answer_objection(objection, supervisor, item.answer, upheld=item.upheld)
+        out.append(objection)
+    return out
+
+
+def seed_reports(proposal, committee, supervisor, reports: Reports, *, final: bool = True):
+    """On an `implementing` proposal: the progress report with its photo, the supervision
+    committee's opinion, and (when `final` and the story has one) the final result report."""
+    progress = services.post_report(proposal, committee, reports.progress, photos=[demo_photo(reports.scene)])
+    services.give_opinion(progress, supervisor, reports.opinion)
     result = None
-    if final:
-        result = services.post_report(proposal, committee,
-                                      "工程全部完工，经村民代表和监委会共同验收合格。实际支出 18.6 万元，明细已另行公开。",
-                                      final=True)
+    if final and reports.final:
+        result = services.post_report(proposal, committee, reports.final, final=True)
     return progress, result
 
 

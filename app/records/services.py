@@ -3,6 +3,7 @@ commit; each writes its audit event in the same transaction."""
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import secrets
 from datetime import timedelta
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from app.accounts.models import utcnow
 from app.extensions import db
@@ -20,6 +22,9 @@ from app.notifications import api as notifications
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PHOTOS = 6
+MAX_PHOTO_PIXELS = 50_000_000  # a 50-megapixel phone camera; larger is refused, never decoded
+# Thumbnails are shown at 160×120 CSS px; twice that keeps them sharp on a phone's screen.
+THUMB_BOX = (320, 240)
 
 
 class RecordsError(Refused, ValueError):
@@ -117,6 +122,64 @@ def check_photo(data: bytes) -> tuple[str, str]:
     return kind
 
 
+PIL_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
+
+
+def _decode(data: bytes) -> Image.Image:
+    """The photo's pixels, turned upright by its EXIF orientation, with no metadata left.
+
+    :raises RecordsError: not a picture Pillow can read, or too many pixels.
+    """
+    ctype, _ext = check_photo(data)
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            if im.format != PIL_FORMATS[ctype]:
+                raise RecordsError(_("Only JPEG, PNG or WebP photos can be added."))
+            if im.width * im.height > MAX_PHOTO_PIXELS:
+                raise RecordsError(_("The photo has too many pixels (at most 50 million)."))
+            im.load()
+            upright = ImageOps.exif_transpose(im)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        if isinstance(exc, RecordsError):
+            raise
+        raise RecordsError(_("The photo could not be read. Please take it again or choose another one.")) from exc
+    upright.info = {}  # EXIF (GPS, camera, time), XMP, ICC and text chunks: none is written back
+    return upright
+
+
+def clean_photo(data: bytes) -> tuple[bytes, str, str, Image.Image]:
+    """Re-encode an uploaded photo without its metadata: (bytes, content type, extension,
+    the decoded image). The bytes stored and hashed are these, never the upload's."""
+    ctype, ext = check_photo(data)
+    image = _decode(data)
+    out = io.BytesIO()
+    if ctype == "image/jpeg":
+        if image.mode not in ("RGB", "L"):
+            image = image.convert("RGB")
+        image.save(out, "JPEG", quality=85, optimize=True)
+    elif ctype == "image/png":
+        image.save(out, "PNG", optimize=True)
+    else:
+        image.save(out, "WEBP", quality=85)
+    return out.getvalue(), ctype, ext, image
+
+
+def thumbnail_bytes(image: Image.Image) -> bytes:
+    """A JPEG of at most THUMB_BOX pixels (transparent parts on white)."""
+    thumb = image.copy()
+    thumb.thumbnail(THUMB_BOX)
+    if thumb.mode in ("RGBA", "LA", "P"):
+        thumb = thumb.convert("RGBA")
+        flat = Image.new("RGB", thumb.size, (255, 255, 255))
+        flat.paste(thumb, mask=thumb.getchannel("A"))
+        thumb = flat
+    elif thumb.mode != "RGB":
+        thumb = thumb.convert("RGB")
+    out = io.BytesIO()
+    thumb.save(out, "JPEG", quality=80, optimize=True)
+    return out.getvalue()
+
+
 def upload_dir() -> Path:
     path = Path(current_app.config["UPLOAD_DIR"])
     path.mkdir(parents=True, exist_ok=True)
@@ -127,15 +190,38 @@ def photo_path(photo: ReportPhoto) -> Path:
     return upload_dir() / photo.stored_name
 
 
-def _store_photo(report: Report, data: bytes) -> ReportPhoto:
-    ctype, ext = check_photo(data)
-    name = f"{secrets.token_hex(16)}.{ext}"
-    target = upload_dir() / name
+def thumbnail_path(photo: ReportPhoto) -> Path:
+    """The thumbnail beside the photo; made now for a photo stored before thumbnails existed."""
+    path = upload_dir() / f"{Path(photo.stored_name).stem}.thumb.jpg"
+    if not path.is_file():
+        source = photo_path(photo)
+        if not source.is_file():
+            return path
+        with Image.open(source) as im:
+            im.load()
+            _write_new(path, thumbnail_bytes(ImageOps.exif_transpose(im)), exclusive=False)
+    return path
+
+
+def _write_new(target: Path, data: bytes, *, exclusive: bool = True) -> None:
+    if not exclusive:  # written under a temporary name, then renamed: a reader never sees half a file
+        tmp = target.with_name(f"{target.name}.{secrets.token_hex(4)}.tmp")
+        _write_new(tmp, data)
+        os.replace(tmp, target)
+        return
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
-    photo = ReportPhoto(report=report, stored_name=name, content_type=ctype, size=len(data),
-                        sha256=hashlib.sha256(data).hexdigest())
+
+
+def _store_photo(report: Report, cleaned: tuple[bytes, str, str, Image.Image]) -> ReportPhoto:
+    clean, ctype, ext, image = cleaned
+    token = secrets.token_hex(16)
+    name = f"{token}.{ext}"
+    _write_new(upload_dir() / name, clean)
+    _write_new(upload_dir() / f"{token}.thumb.jpg", thumbnail_bytes(image))
+    photo = ReportPhoto(report=report, stored_name=name, content_type=ctype, size=len(clean),
+                        sha256=hashlib.sha256(clean).hexdigest())
     db.session.add(photo)
     return photo
 
@@ -154,12 +240,11 @@ def post_report(proposal, author, body: str, *, final: bool = False, photos: lis
     photos = [p for p in photos if p]
     if len(photos) > MAX_PHOTOS:
         raise RecordsError(_("At most %(n)d photos per report.", n=MAX_PHOTOS))
-    for data in photos:
-        check_photo(data)  # refuse the whole report before anything is written
+    cleaned = [clean_photo(data) for data in photos]  # refuse the whole report before anything is written
     report = Report(proposal_id=proposal.id, kind="final" if final else "progress", body=body, author_id=author.id)
     db.session.add(report)
     db.session.flush()
-    stored = [_store_photo(report, data) for data in photos]
+    stored = [_store_photo(report, item) for item in cleaned]
     db.session.flush()
     _event("report.posted", author, proposal, report, report_kind=report.kind, body_sha256=_sha(body),
            photos=[p.sha256 for p in stored])

@@ -150,21 +150,37 @@ def give_opinion(report_id: int):
     return _back(proposal)
 
 
-@bp.get("/photos/<int:photo_id>")
-@login_required
-def photo(photo_id: int):
+def send_photo(item: ReportPhoto, *, thumbnail: bool = False, public: bool = False):
+    """A stored photo (re-encoded without metadata at upload) or its thumbnail."""
+    path = services.thumbnail_path(item) if thumbnail else services.photo_path(item)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype="image/jpeg" if thumbnail else item.content_type, max_age=0,
+                         conditional=True)
+    response.headers["Cache-Control"] = f"{'public' if public else 'private'}, max-age=3600"
+    response.headers["Content-Disposition"] = "inline"
+    return response
+
+
+def _viewable_photo(photo_id: int) -> ReportPhoto:
     from app.records.permissions import can_view_photo
 
     item = db.session.get(ReportPhoto, photo_id)
     if item is None or not can_view_photo(current_user, item):
         abort(404)
-    path = services.photo_path(item)
-    if not path.is_file():
-        abort(404)
-    response = send_file(path, mimetype=item.content_type, max_age=0, conditional=True)
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    response.headers["Content-Disposition"] = "inline"
-    return response
+    return item
+
+
+@bp.get("/photos/<int:photo_id>")
+@login_required
+def photo(photo_id: int):
+    return send_photo(_viewable_photo(photo_id))
+
+
+@bp.get("/photos/<int:photo_id>/thumbnail")
+@login_required
+def photo_thumbnail(photo_id: int):
+    return send_photo(_viewable_photo(photo_id), thumbnail=True)
 
 
 @bp.app_context_processor

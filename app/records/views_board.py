@@ -65,6 +65,26 @@ def board_item(village_id: int, proposal_id: int):
                            url=url)
 
 
+@bp.get("/board/<int:village_id>/<int:proposal_id>/photos/<int:photo_id>")
+def board_photo(village_id: int, proposal_id: int, photo_id: int):
+    """A report photo of a posted item, public like the board itself (stored without
+    metadata: no position, camera or time)."""
+    return _send_board_photo(village_id, proposal_id, photo_id, thumbnail=False)
+
+
+@bp.get("/board/<int:village_id>/<int:proposal_id>/photos/<int:photo_id>/thumbnail")
+def board_photo_thumbnail(village_id: int, proposal_id: int, photo_id: int):
+    return _send_board_photo(village_id, proposal_id, photo_id, thumbnail=True)
+
+
+def _send_board_photo(village_id: int, proposal_id: int, photo_id: int, *, thumbnail: bool):
+    from app.records.board import board_photo as find
+    from app.records.views import send_photo
+
+    photo = find(_board_item(village_id, proposal_id), photo_id) or abort(404)
+    return send_photo(photo, thumbnail=thumbnail, public=True)
+
+
 @bp.get("/board/<int:village_id>/print")
 def board_print(village_id: int):
     village = db.session.get(Village, village_id) or abort(404)
@@ -73,3 +93,10 @@ def board_print(village_id: int):
         url = url_for("records.board_item", village_id=village.id, proposal_id=p.id, _external=True)
         items.append((p, qr_svg(url), url))
     return render_template("records/board_print.html", village=village, items=items)
+
+
+@bp.app_context_processor
+def _board_context():
+    from app.records.board import decision_of, photos_of
+
+    return {"board_decision": decision_of, "board_photos": photos_of}

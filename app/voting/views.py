@@ -357,3 +357,6 @@ def close_due_polls_command():
     """Close every poll whose closing time has passed, tally it, move the proposal on."""
     closed = services.close_due_polls()
     click.echo(f"{len(closed)} poll(s) closed" + (f": {', '.join(map(str, closed))}" if closed else "."))
+
+
+from app.voting import waiting  # noqa: E402,F401  (the home page's waiting votes, on the same blueprint)

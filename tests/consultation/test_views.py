@@ -269,7 +269,7 @@ def test_the_committee_lists_a_household_and_sees_who_is_not_heard(db, login_as)
     resp = b.post(f"/proposals/{proposal.id}/consultation/stakeholders", {"number": "1-007", "reason": "路占了菜地"})
     assert resp.status_code == 302
     html = b.get(f"/proposals/{proposal.id}/consultation/stakeholders").get_data(as_text=True)
-    assert "钱富贵" in html and "路占了菜地" in html and "受影响的 1 户中，已有 0 户发表了意见" in html
+    assert "钱富贵" in html and "路占了菜地" in html and "利益相关户 1 户中，已有 0 户发表了意见" in html
     assert "尚未听取意见——请上门走访或打电话" in html
 
 

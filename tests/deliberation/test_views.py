@@ -1,4 +1,5 @@
 """Proposal pages through the browser's eyes (the test client)."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -62,7 +63,56 @@ def test_committee_creates_edits_and_sees_diff(db, login_as, committee, areas):
         "deciding_body": "villagers_assembly", "note": "写明宽度"})
     assert resp.status_code == 302 and len(proposal.versions) == 2
     diff = b.get(f"/proposals/{proposal.id}/diff?a=1&b=2").get_data(as_text=True)
-    assert "<ins>，宽4米</ins>" in diff and "写明宽度" in diff
+    assert re.search(r'<span class="visually-hidden">（新增：\s*</span><ins>，宽4米</ins>', diff) and "写明宽度" in diff
+
+
+def _diff_page(db, login_as, committee, old: str, new: str) -> str:
+    from app.deliberation import services
+
+    p = make_proposal(stage="draft", village=committee.village, author=committee, body=old)
+    services.edit_draft(p, committee, title=p.title, body=new, note="改金额", matter_category=p.matter_category,
+                        deciding_body=p.deciding_body)
+    db.session.flush()
+    return login_as(committee).get(f"/proposals/{p.id}/diff?a=1&b=2").get_data(as_text=True)
+
+
+def _seen(html: str) -> str:
+    """The diff as the eye reads it: tags and the screen-reader words left out."""
+    body = html.split('id="diff"', 1)[1]
+    body = re.sub(r'<span class="visually-hidden">[^<]*</span>', "", body)
+    return re.sub(r"<[^>]+>", "", body)
+
+
+def _heard(html: str) -> str:
+    """The diff as a screen reader says it: the hidden words kept, the arrow (aria-hidden) left out."""
+    body = html.split('id="diff"', 1)[1]
+    body = re.sub(r'<span class="arrow" aria-hidden="true">[^<]*</span>', "", body)
+    return re.sub(r"<[^>]+>", "", body)
+
+
+def test_a_changed_number_is_shown_old_and_new_side_by_side_never_as_a_merged_number(db, login_as, committee, areas):
+    html = _diff_page(db, login_as, committee, "按户筹资，每户500元。", "按户筹资，每户300元。")
+    assert '<span class="repl"><del>' in html
+    assert "<del>500</del>" in html and "<ins>300</ins>" in html
+    seen = _seen(html)
+    assert "每户500→300元" in seen and "5300" not in seen and "00元" not in seen.replace("300元", "")
+    assert "（原为：500改为：300）" in _heard(html).replace(" ", "")
+
+
+@pytest.mark.parametrize("old,new,was,now", [
+    ("预算36万元", "预算39万元", "36", "39"),
+    ("路面宽4米", "路面宽4.5米", "4", "4.5"),
+    ("提留20%用于公益", "提留10%用于公益", "20%", "10%"),
+    ("6个月内腾退", "1年内腾退", "6个月", "1年"),
+])
+def test_numbers_are_replaced_whole(db, login_as, committee, areas, old, new, was, now):
+    seen = _seen(_diff_page(db, login_as, committee, old, new))
+    assert f"{was}→{now}" in seen
+
+
+def test_the_diff_keeps_a_plain_deletion_and_insertion_readable(db, login_as, committee, areas):
+    heard = _heard(_diff_page(db, login_as, committee, "甲乙丙丁", "甲丙丁戊"))
+    assert "（删除：乙）" in heard.replace(" ", "") and "（新增：戊）" in heard.replace(" ", "")
 
 
 def test_edit_with_empty_text_keeps_what_was_typed(db, login_as, committee, areas):
@@ -82,7 +132,7 @@ def test_move_is_refused_with_reasons_and_changes_nothing(db, login_as, committe
     b.get(f"/proposals/{p.id}")
     resp = b.post(f"/proposals/{p.id}/move", {"to": "committee_deliberation"})
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 400 and "协商小结" in html
+    assert resp.status_code == 400 and "协商情况总结" in html
     assert p.stage == "topic_consultation"
 
 
@@ -172,3 +222,26 @@ def test_proposal_page_closes_a_poll_past_its_time_and_moves_on(db, login_as, co
         html = b.get(f"/proposals/{p.id}").get_data(as_text=True)
     assert poll.status == "closed" and p.stage == "member_review"
     assert "党员审议" in html
+
+
+def test_a_reason_box_sits_in_the_box_of_its_own_action(db, login_as, committee, areas):
+    """The 理由 box of 撤回 is inside 撤回's own group, named after it, with its button;
+    the advance button's form has no reason box, and nothing stands between them."""
+    p = make_proposal(stage="draft", village=committee.village, author=committee)
+    html = login_as(committee).get(f"/proposals/{p.id}").get_data(as_text=True)
+    forms = re.findall(r'<form method="post" action="/proposals/\d+/move".*?</form>', html, re.S)
+    advance = next(f for f in forms if "开始议题协商" in f)
+    withdraw = next(f for f in forms if "撤回" in f)
+    assert "<textarea" not in advance
+    assert re.search(r"<legend>撤回</legend>", withdraw)
+    assert re.search(r'<label for="reason-withdrawn">“撤回”的理由</label>\s*<textarea id="reason-withdrawn"', withdraw)
+    assert withdraw.index("<textarea") < withdraw.index("<button") and withdraw.count("<button") == 1
+    # the box with a reason comes after every move without one
+    assert html.index(advance) < html.index(withdraw)
+
+
+def test_a_rewritten_phrase_reads_old_then_new_once(db, login_as, committee, areas):
+    seen = _seen(_diff_page(db, login_as, committee, "提留20%用于村集体公益事业。",
+                            "提留10%，专款用于村内水渠维修，使用情况每半年公开一次。"))
+    assert "集体公益事业→内水渠维修，使用情况每半年公开一次" in seen
+    assert "20%→10%，专款" in seen

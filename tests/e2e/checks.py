@@ -131,11 +131,8 @@ TARGETS_JS = """(min) => {
   for (const el of document.querySelectorAll('button, a.btn, select, input, textarea, summary, a')) {
     if (!visible(el) || seen.has(el) || el.closest('.skip') || el.type === 'hidden') continue;
     seen.add(el);
-    if (el.tagName === 'A' && !el.classList.contains('btn')) {
-      // A link inside a sentence is exempt (WCAG 2.5.8); a link standing alone is a target.
-      const parent = el.parentElement;
-      if (parent && parent.innerText.trim() !== el.innerText.trim()) continue;
-    }
+    // Every link is a target, a link inside a sentence too: a thumb cannot aim at 16 px
+    // of text, so a link that would be small stands on its own line (see app.css).
     if (el.type === 'checkbox' || el.type === 'radio') { const label = el.closest('label') || (el.id && document.querySelector(`label[for="${el.id}"]`)); check(el, label || el); continue; }
     check(el, el);
   }
@@ -144,9 +141,23 @@ TARGETS_JS = """(min) => {
 
 
 def small_targets(page, minimum: int) -> list[str]:
-    """Visible controls (and links standing alone) smaller than minimum × minimum px."""
+    """Visible controls and links smaller than minimum × minimum px."""
     return page.evaluate(TARGETS_JS, minimum)
 
 
 def body_font_px(page) -> float:
     return page.evaluate("() => parseFloat(getComputedStyle(document.body).fontSize)")
+
+
+MARKERS_JS = """() => [...document.querySelectorAll('details > summary')].filter(s => {
+  const r = s.getBoundingClientRect();
+  if (!r.width || !r.height) return false;
+  const before = getComputedStyle(s, '::before').content;
+  const marker = getComputedStyle(s).display === 'list-item' && getComputedStyle(s).listStyleType !== 'none';
+  return !marker && (!before || before === 'none' || before === 'normal');
+}).map(s => (s.innerText || '').trim().slice(0, 30))"""
+
+
+def summaries_without_marker(page) -> list[str]:
+    """Visible collapsed-section headings (<summary>) that show no sign that they open."""
+    return page.evaluate(MARKERS_JS)

@@ -93,7 +93,7 @@ def write_summary(page: Page, path: str) -> None:
     page.get_by_role("link", name="协商情况总结").click()
     page.get_by_role("textbox", name="听取到的意见").fill("走访了沿线农户，大家都赞成，有人担心施工时间。")
     page.get_by_role("textbox", name="方案如何回应").fill("草案写明施工避开农忙时节。")
-    page.get_by_role("button", name="保存总结").click()
+    page.get_by_role("button", name="保存协商情况总结").click()
     expect(flash(page)).to_contain_text("协商情况总结已保存")
 
 

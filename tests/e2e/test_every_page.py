@@ -1,11 +1,11 @@
 """Every page type, in both languages and both text sizes, on a 360 px phone: no WCAG
 2.2 A/AA violation (axe-core), nothing wider than the screen, text and tap targets
-large enough (48 px, or 60 px in 长辈模式)."""
+large enough (48 px, or 60 px in 长辈模式), every collapsed section marked as one that opens."""
 from __future__ import annotations
 
 import pytest
 
-from tests.e2e.checks import axe_violations, body_font_px, small_targets
+from tests.e2e.checks import axe_violations, body_font_px, small_targets, summaries_without_marker
 from tests.e2e.site import PAGE_TYPES
 
 MODES = [("zh_Hans", False), ("zh_Hans", True), ("en", False), ("en", True)]
@@ -35,6 +35,7 @@ def test_page_type_passes_the_phone_checks(site_pages, person_page, kind, mode):
     if font < (18 if large else 16):
         problems.append(f"body text is {font} px")
     problems += [f"small target: {t}" for t in small_targets(page, 60 if large else 48)]
+    problems += [f"collapsed section without an arrow: {s}" for s in summaries_without_marker(page)]
     assert not problems, f"{path}:\n" + "\n".join(problems)
 
 

@@ -48,17 +48,17 @@ def test_topic_consultation_closed_early_still_blocked_by_the_missing_summary(pa
     # While it runs, the blockers name both things that stop the next step.
     expect(blockers(page)).to_contain_text("下一步：进入两委初议")
     expect(blockers(page).get_by_role("listitem")).to_have_text(
-        ["议题协商还在进行：请等到结束，或提前结束。", "还没有写协商小结。"])
+        ["议题协商还在进行：请等到结束，或提前结束。", "还没有写协商情况总结。"])
 
     actions(page).get_by_role("button", name="现在结束议题协商").click()
     expect(flash(page)).to_contain_text("议题协商已结束")
     expect(actions(page).get_by_role("button", name="现在结束议题协商")).to_have_count(0)
-    expect(blockers(page).get_by_role("listitem")).to_have_text(["还没有写协商小结。"])
+    expect(blockers(page).get_by_role("listitem")).to_have_text(["还没有写协商情况总结。"])
 
     # Trying anyway: the engine refuses and says why; nothing moves.
     move(page, "进入两委初议")
     expect(flash(page)).to_contain_text("现在还不行：")
-    expect(flash(page)).to_contain_text("还没有写协商小结。")
+    expect(flash(page)).to_contain_text("还没有写协商情况总结。")
     expect(stage_badge(page)).to_contain_text("议题协商")
 
     # With the summary written, the same button works.
@@ -90,10 +90,14 @@ def test_no_stage_can_be_skipped_through_the_pages(page, sign_in):
     path = create_draft(page, unique("修建村级篮球场"), "在文化广场东侧修建标准篮球场一个。")
     move(page, "开始议题协商")
     expect(stage_badge(page)).to_contain_text("议题协商")
-    # The only buttons are the next stage, withdrawing and closing the consultation.
+    # The only buttons are the next stage, closing the consultation, the deadline and, last
+    # and in its own box with its reason, withdrawing.
     buttons = actions(page).get_by_role("button")
     labels = [b.strip() for b in buttons.all_inner_texts()]
-    assert labels == ["进入两委初议", "撤回", "现在结束议题协商", "保存截止时间"], labels
+    assert labels == ["进入两委初议", "现在结束议题协商", "保存截止时间", "撤回"], labels
+    withdraw = actions(page).get_by_role("group", name="撤回")
+    expect(withdraw.get_by_role("textbox", name="“撤回”的理由")).to_be_visible()
+    expect(withdraw.get_by_role("button", name="撤回")).to_be_visible()
     for later in ("进入党员审议", "进入共识协商", "定稿，进入村民表决", "公开决议", "备案"):
         expect(page.get_by_role("button", name=later)).to_have_count(0)
 
@@ -119,7 +123,7 @@ def test_a_villager_sees_the_blockers_but_no_move_buttons(page, sign_in, chromiu
     try:
         villager.goto(path)
         expect(villager.get_by_role("heading", level=1)).to_have_text(title)
-        expect(blockers(villager)).to_contain_text("还没有写协商小结。")
+        expect(blockers(villager)).to_contain_text("还没有写协商情况总结。")
         expect(actions(villager)).to_have_count(0)
         for label in ("进入两委初议", "撤回", "现在结束议题协商", "修改草稿"):
             expect(villager.get_by_role("button", name=label)).to_have_count(0)

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
+from tests.records import images
 from app.records import services
 from app.records.audit import verify_chain
 from app.records.models import AuditEvent
@@ -23,7 +24,7 @@ def chain(cast, proposal_in, db, app, tmp_path, monkeypatch):
     o = services.file_objection(pub, cast.villager, "异议")
     services.answer_objection(o, cast.supervisor, "答复", upheld=False)
     imp = proposal_in("implementing")
-    r = services.post_report(imp, cast.committee, "完工", final=True, photos=[b"\x89PNG\r\n\x1a\n" + b"\0" * 20])
+    r = services.post_report(imp, cast.committee, "完工", final=True, photos=[images.png((40, 30))])
     services.give_opinion(r, cast.supervisor, "属实")
     services.note_export(imp, cast.overseer, "json")
     engine = pytest.importorskip("app.deliberation.engine")

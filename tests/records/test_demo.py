@@ -12,11 +12,15 @@ def test_the_demo_objections_reports_filing_and_irregular_proposal(cast, proposa
     pytest.importorskip("app.deliberation.engine")
     monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path))
     posted = proposal_in("publicized")
-    demo.seed_objections(posted, cast.villager, cast.supervisor, second_villager=cast.committee)
+    demo.seed_objections(posted, cast.supervisor, [
+        (cast.villager, demo.Objection("路灯照进卧室。", answer="已移位并加遮光罩，异议不成立。")),
+        (cast.committee, demo.Objection("请公布路灯价格。"))])
     assert api.pending_objection_count(posted) == 1
     building = proposal_in("implementing")
-    demo.seed_reports(building, cast.committee, cast.supervisor)
+    demo.seed_reports(building, cast.committee, cast.supervisor,
+                      demo.Reports(progress="路基完成。", opinion="属实。", final="全部完工。"))
     assert api.report_counts(building) == (1, True)
+    assert building.stage == "implementing"
     done = proposal_in("completed")
     demo.file_demo_record(done, cast.overseer)
     assert done.stage == "archived"

@@ -11,10 +11,11 @@ from app.records import api, services
 from tests.factories import make_user
 from app.records.models import Report
 from app.records.services import RecordsError
+from tests.records import images
 
-JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 100
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 100
-WEBP = b"RIFF\x10\x00\x00\x00WEBPVP8 " + b"\0" * 100
+JPEG = images.jpeg()
+PNG = images.png()
+WEBP = images.webp()
 GIF = b"GIF89a" + b"\0" * 100
 
 
@@ -66,23 +67,71 @@ def test_only_the_committee_posts_reports(cast, proposal_in, who):
 def test_photos_are_typed_by_content_and_stored_under_generated_names(cast, proposal_in, app, data, ctype):
     r = services.post_report(proposal_in("implementing"), cast.committee, "进展", photos=[data])
     (photo,) = r.photos
-    assert photo.content_type == ctype and photo.size == len(data)
     path = services.photo_path(photo)
-    assert path.read_bytes() == data
+    stored = path.read_bytes()
+    assert photo.content_type == ctype and photo.size == len(stored)
+    assert images.metadata_of(stored)["format"] == images.metadata_of(data)["format"]
     assert Path(app.config["UPLOAD_DIR"]) == path.parent
     assert "static" not in path.parts
 
 
-@pytest.mark.parametrize("data", [GIF, b"<svg xmlns='http://www.w3.org/2000/svg'/>", b"", b"\xff\xd8"])
+@pytest.mark.parametrize("data", [JPEG, PNG, WEBP], ids=["jpeg", "png", "webp"])
+def test_a_stored_photo_keeps_no_gps_camera_or_text_metadata(cast, proposal_in, data):
+    assert images.metadata_of(data)["gps"]  # the upload carries a position
+    r = services.post_report(proposal_in("implementing"), cast.committee, "进展", photos=[data])
+    (photo,) = r.photos
+    stored = services.photo_path(photo).read_bytes()
+    meta = images.metadata_of(stored)
+    assert meta["gps"] == {} and meta["exif"] == {} and meta["info"] == {}
+    assert images.CAMERA.encode() not in stored and b"Exif" not in stored
+    assert meta["size"] == images.metadata_of(data)["size"]
+    import hashlib
+    assert photo.sha256 == hashlib.sha256(stored).hexdigest()  # the chain holds what is served
+
+
+def test_a_turned_camera_photo_is_stored_upright(cast, proposal_in):
+    r = services.post_report(proposal_in("implementing"), cast.committee, "进展",
+                             photos=[images.jpeg((1600, 1200), orientation=6)])
+    meta = images.metadata_of(services.photo_path(r.photos[0]).read_bytes())
+    assert meta["size"] == (1200, 1600) and meta["exif"] == {}
+
+
+@pytest.mark.parametrize("data", [JPEG, PNG, WEBP], ids=["jpeg", "png", "webp"])
+def test_each_photo_gets_a_small_jpeg_thumbnail(cast, proposal_in, data):
+    r = services.post_report(proposal_in("implementing"), cast.committee, "进展", photos=[data])
+    thumb = services.thumbnail_path(r.photos[0]).read_bytes()
+    meta = images.metadata_of(thumb)
+    assert meta["format"] == "JPEG" and meta["size"][0] <= 320 and meta["size"][1] <= 240
+    assert meta["gps"] == {} and len(thumb) < 20_000
+
+
+@pytest.mark.parametrize("data", [GIF, b"<svg xmlns='http://www.w3.org/2000/svg'/>", b"", b"\xff\xd8",
+                                  b"\xff\xd8\xff\xe0" + b"\0" * 100, b"\x89PNG\r\n\x1a\n" + b"\0" * 100],
+                         ids=["gif", "svg", "empty", "two-bytes", "jpeg-magic-only", "png-magic-only"])
 def test_photos_of_other_types_are_refused(cast, proposal_in, data):
+    p = proposal_in("implementing")
     with pytest.raises(RecordsError):
-        services.post_report(proposal_in("implementing"), cast.committee, "进展", photos=[data or b"x"])
+        services.post_report(p, cast.committee, "进展", photos=[data or b"x"])
+    assert api.report_counts(p) == (0, False)
+
+
+def test_a_picture_with_a_mismatched_type_is_refused(cast, proposal_in):
+    """PNG magic bytes in front of a JPEG's body: what the name-free sniff says must be what Pillow reads."""
+    with pytest.raises(RecordsError):
+        services.post_report(proposal_in("implementing"), cast.committee, "进展",
+                             photos=[b"\x89PNG\r\n\x1a\n" + JPEG])
 
 
 def test_a_photo_over_5_mb_is_refused(cast, proposal_in):
     big = JPEG + b"\0" * (5 * 1024 * 1024)
     with pytest.raises(RecordsError):
         services.post_report(proposal_in("implementing"), cast.committee, "进展", photos=[big])
+
+
+def test_a_photo_with_too_many_pixels_is_refused_before_decoding(cast, proposal_in, monkeypatch):
+    monkeypatch.setattr(services, "MAX_PHOTO_PIXELS", 1000 * 1000)
+    with pytest.raises(RecordsError):
+        services.post_report(proposal_in("implementing"), cast.committee, "进展", photos=[images.jpeg((1200, 1000))])
 
 
 def test_the_supervision_committee_gives_its_opinion_once(cast, proposal_in):
@@ -136,7 +185,31 @@ def test_posting_a_report_with_a_photo_through_the_page(cast, proposal_in, login
     assert resp.status_code == 302
     (report,) = reports_of(p)
     photo_url = f"/photos/{report.photos[0].id}"
-    assert b.client.get(photo_url).data == PNG
+    served = b.client.get(photo_url).data
+    assert served == services.photo_path(report.photos[0]).read_bytes()
+    assert images.metadata_of(served)["gps"] == {} and images.CAMERA.encode() not in served
+    thumb = b.client.get(photo_url + "/thumbnail")
+    assert thumb.status_code == 200 and thumb.mimetype == "image/jpeg"
+    assert max(images.metadata_of(thumb.data)["size"]) <= 320 and len(thumb.data) < len(served)
+    assert app.test_client().get(photo_url + "/thumbnail").status_code == 302
     assert app.test_client().get(photo_url).status_code == 302  # anonymous: to the sign-in page
     neighbour = make_user(["committee_member"])
     assert login_as(neighbour).client.get(photo_url).status_code == 404
+    assert login_as(neighbour).client.get(photo_url + "/thumbnail").status_code == 404
+
+
+def test_a_photo_stored_before_thumbnails_gets_one_when_first_asked(cast, proposal_in, login_as):
+    r = services.post_report(proposal_in("implementing"), cast.committee, "进展", photos=[JPEG])
+    path = services.thumbnail_path(r.photos[0])
+    path.unlink()
+    resp = login_as(cast.committee).client.get(f"/photos/{r.photos[0].id}/thumbnail")
+    assert resp.status_code == 200 and path.is_file() and max(images.metadata_of(resp.data)["size"]) == 320
+
+
+def test_the_report_shows_thumbnails_that_open_the_photo(cast, proposal_in, login_as):
+    p = proposal_in("implementing")
+    r = services.post_report(p, cast.committee, "进展", photos=[JPEG])
+    html = login_as(cast.committee).get(f"/proposals/{p.id}/publication").get_data(as_text=True)
+    pid = r.photos[0].id
+    assert f'src="/photos/{pid}/thumbnail"' in html and f'href="/photos/{pid}"' in html
+    assert f'src="/photos/{pid}"' not in html
