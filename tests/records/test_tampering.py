@@ -18,6 +18,7 @@ from app.records import services
 from app.records.audit import event_hash
 from app.records.models import AuditEvent
 from tests.conftest import ON_POSTGRES
+from tests.records import images
 
 CHECKPOINT_RE = re.compile(r'<code class="checkpoint-line">(gongyi-checkpoint:[0-9a-f:]+)</code>')
 
@@ -52,7 +53,7 @@ def world(cast, proposal_in, db, app, tmp_path, monkeypatch, runner, client):
                                           "答复", upheld=False)
     imp = proposal_in("implementing")
     report = services.post_report(imp, cast.committee, "完工", final=True,
-                                  photos=[b"\x89PNG\r\n\x1a\n" + b"\0" * 20])
+                                  photos=[images.png((40, 30))])
     services.give_opinion(report, cast.supervisor, "属实")
     filing = services.file_record(proposal_in("completed"), cast.overseer, "同意备案")
     for fmt in ("json", "pdf"):
