@@ -41,7 +41,7 @@ def _stage_words():
 
 def change_reason(change) -> str:
     """A move's reason; a vote's arithmetic (written by the vote's result) in the reader's language."""
-    if change.reason and change.actor is None:
+    if change.reason and change.from_stage in ("committee_deliberation", "member_review", "villager_resolution"):
         return hooks.poll_words_in_reader_language(change.proposal, change.from_stage, change.reason)
     return change.reason or ""
 
