@@ -38,11 +38,12 @@ def create_app(config_class=DevConfig) -> Flask:
     from app import models_registry  # noqa: F401  (every table known to Alembic)
     from app.accounts.views import bp as accounts_bp, init_login
     from app.cli import bp as cli_bp
-    from app.main.views import bp as main_bp, init_errors, init_template_globals
+    from app.main.views import bp as main_bp, init_e2e_clock, init_errors, init_template_globals
 
     init_login(app)
     init_errors(app)
     init_template_globals(app)
+    init_e2e_clock(app)
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(cli_bp)

@@ -5,8 +5,9 @@ is counted.
   stores). The demo loader replays weeks of a village's history in a few seconds: it sets
   the clock to each day of that history in turn (`travel_to`), so every record carries
   the date on which it would have happened. The browser tests move the clock of a live
-  server through `set_offset()`, which the app exposes only when it was started with
-  GONGYI_E2E_CLOCK=1 (see `app/main/views.py`); nothing else moves the clock.
+  server through `set_offset()`, which the app exposes (POST /_e2e/clock) only when it
+  was started with GONGYI_E2E_CLOCK=1, and never over HTTPS (see `app/main/views.py`);
+  nothing else moves the clock.
 - **The zone.** Times are shown in the zone of the GONGYI_TIMEZONE setting (default
   Asia/Shanghai, via `zoneinfo`), formatted with Babel for the page's language, to the
   minute. Templates use the filters and globals registered by `init_app()`:
@@ -31,9 +32,11 @@ is counted.
 from __future__ import annotations
 
 import contextvars
+import os
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -42,8 +45,10 @@ from babel.dates import format_datetime as babel_datetime
 DEFAULT_ZONE = "Asia/Shanghai"
 
 _fixed: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("gongyi_clock", default=None)
-# A shift of the whole process's clock, set only by the browser tests' clock endpoint.
-_offset = timedelta(0)
+# The browser tests' shift of the clock: a file shared by every worker of the live server,
+# used only when the app was started with GONGYI_E2E_CLOCK=1 (`use_shared_offset`).
+_offset_file: Path | None = None
+_offset_cache: tuple[int | None, timedelta] = (None, timedelta(0))
 
 
 def utcnow() -> datetime:
@@ -51,7 +56,8 @@ def utcnow() -> datetime:
     fixed = _fixed.get()
     if fixed is not None:
         return fixed
-    return datetime.now(timezone.utc).replace(tzinfo=None) + _offset
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    return now + _shared_offset() if _offset_file is not None else now
 
 
 @contextmanager
@@ -63,10 +69,34 @@ def travel_to(moment: datetime):
         _fixed.reset(token)
 
 
+def use_shared_offset(path: Path) -> None:
+    """Let the browser tests move every worker's clock through the file at `path`."""
+    global _offset_file
+    _offset_file = path
+
+
+def _shared_offset() -> timedelta:
+    global _offset_cache
+    try:
+        mtime = _offset_file.stat().st_mtime_ns
+    except FileNotFoundError:
+        return timedelta(0)
+    if _offset_cache[0] != mtime:
+        text = _offset_file.read_text().strip()
+        _offset_cache = (mtime, timedelta(seconds=float(text or 0)))
+    return _offset_cache[1]
+
+
 def set_offset(delta: timedelta) -> None:
-    """Move this process's clock by `delta` from the real time (browser tests only)."""
-    global _offset
-    _offset = delta
+    """Move the clock of every worker by `delta` from the real time (browser tests only).
+
+    :raises RuntimeError: the app was not started for the browser tests.
+    """
+    if _offset_file is None:
+        raise RuntimeError("the clock can only be moved when started with GONGYI_E2E_CLOCK=1")
+    tmp = _offset_file.with_suffix(".tmp")
+    tmp.write_text(str(delta.total_seconds()))
+    os.replace(tmp, _offset_file)
 
 
 # The zone ------------------------------------------------------------------------------

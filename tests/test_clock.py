@@ -111,3 +111,33 @@ def test_the_assembly_notice_of_ten_days_gives_the_earliest_vote_day(app):
         earliest = clock.notice_earliest(RuleProfile(holiday_shift=False), utc(2026, 12, 1, 2, 0), 10)
         assert clock.local_date(earliest) == date(2026, 12, 12)
         assert clock.to_local(earliest).hour == 0
+
+
+def test_the_browser_tests_clock_does_not_exist_in_an_ordinary_app(client):
+    assert client.post("/_e2e/clock", data={"days": "30"}).status_code in (404, 405)
+    assert abs((clock.utcnow() - datetime.utcnow()).total_seconds()) < 60
+    with pytest.raises(RuntimeError):
+        clock.set_offset(__import__("datetime").timedelta(days=30))
+
+
+def test_the_browser_tests_clock_cannot_be_switched_on_for_a_site_over_https(tmp_path, monkeypatch):
+    from app import create_app
+    from app.config import TestConfig
+
+    class E2EOverHttps(TestConfig):
+        E2E_CLOCK = True
+        SESSION_COOKIE_SECURE = True
+
+    with pytest.raises(RuntimeError):
+        create_app(E2EOverHttps)
+
+
+def test_the_browser_tests_clock_moves_every_worker_through_one_file(tmp_path, monkeypatch):
+    from datetime import timedelta
+
+    monkeypatch.setattr(clock, "_offset_file", tmp_path / "offset")
+    before = clock.utcnow()
+    clock.set_offset(timedelta(days=11))
+    assert timedelta(days=11) <= clock.utcnow() - before < timedelta(days=11, minutes=1)
+    clock.set_offset(timedelta(0))
+    assert clock.utcnow() - before < timedelta(minutes=1)

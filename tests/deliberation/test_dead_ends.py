@@ -134,3 +134,6 @@ def test_an_english_page_shows_the_vote_arithmetic_in_english(db, login_as):
     history = html.split("id=\"timeline-h\"")[1]
     assert "took part" in history
     assert "应到" not in history and "实到" not in history
+    # Dates an English reader cannot misread: "2 Dec 2026, 03:57", never "12/2/26".
+    assert re.search(r"\b\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2}", history)
+    assert not re.search(r"\b\d{1,2}/\d{1,2}/\d{2}\b", html)
