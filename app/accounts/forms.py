@@ -99,10 +99,10 @@ class RuleProfileForm(FlaskForm):
     publicity_days = IntegerField(RULE_PROFILE_LABELS["publicity_days"], validators=[InputRequired(), NumberRange(5, 10)])
     objection_reply_days = IntegerField(RULE_PROFILE_LABELS["objection_reply_days"], validators=[InputRequired(), NumberRange(1, 10)])
     topic_consultation_days = IntegerField(RULE_PROFILE_LABELS["topic_consultation_days"], validators=[InputRequired(), NumberRange(3, 30)])
-    party_quorum = SelectField(RULE_PROFILE_LABELS["party_quorum"], choices=[("1/2", _l("at least half of the roster")),
-                                        ("2/3", _l("at least two thirds of the roster"))])
-    rep_pass_base = SelectField(RULE_PROFILE_LABELS["rep_pass_base"], choices=[("took_part", _l("those taking part")),
-                                         ("roster", _l("all the representatives on the roster"))])
+    party_quorum = SelectField(RULE_PROFILE_LABELS["party_quorum"], choices=[SelectChoice("1/2", _l("at least half of the roster")),
+                                        SelectChoice("2/3", _l("at least two thirds of the roster"))])
+    rep_pass_base = SelectField(RULE_PROFILE_LABELS["rep_pass_base"], choices=[SelectChoice("took_part", _l("those taking part")),
+                                         SelectChoice("roster", _l("all the representatives on the roster"))])
     holiday_shift = BooleanField(RULE_PROFILE_LABELS["holiday_shift"])
 
     DAY_FIELDS = ("villager_assembly_notice_days", "party_plan_notice_days", "publicity_days",

@@ -104,5 +104,6 @@ def test_the_overseer_reads_the_rules_but_cannot_edit_them(people, login_as, db)
     v = people["village"]
     b = login_as(people["overseer"])
     page = b.get(f"/villages/{v.id}/rules").get_data(as_text=True)
-    assert "决议公示期（天）" in page and 'name="publicity_days"' not in page
+    assert "决议公示期（天）" in page and "name=\"publicity_days\"" not in page
+    assert "应到人数的半数以上" in page  # the Party quorum in words
     assert b.post(f"/villages/{v.id}/rules", GOOD).status_code == 403
