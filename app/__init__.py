@@ -16,7 +16,7 @@ def create_app(config_class=DevConfig) -> Flask:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("gongyi").setLevel(logging.INFO)
 
-    from app import database, i18n, security
+    from app import clock, database, i18n, security
     from app.extensions import babel, compress, csrf, db, htmx, limiter, login_manager, migrate
 
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = i18n.translation_directories(app)
@@ -33,15 +33,17 @@ def create_app(config_class=DevConfig) -> Flask:
     compress.init_app(app)
     login_manager.init_app(app)
     security.init_security_headers(app)
+    clock.init_app(app)
 
     from app import models_registry  # noqa: F401  (every table known to Alembic)
     from app.accounts.views import bp as accounts_bp, init_login
     from app.cli import bp as cli_bp
-    from app.main.views import bp as main_bp, init_errors, init_template_globals
+    from app.main.views import bp as main_bp, init_e2e_clock, init_errors, init_template_globals
 
     init_login(app)
     init_errors(app)
     init_template_globals(app)
+    init_e2e_clock(app)
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(cli_bp)

@@ -53,7 +53,11 @@ class Config:
 
     # Babel: zh-Hans by default; every area keeps its own catalogue.
     BABEL_DEFAULT_LOCALE = "zh_Hans"
-    BABEL_DEFAULT_TIMEZONE = os.environ.get("GONGYI_TIMEZONE", "Asia/Shanghai")
+    # One zone for every time shown (pages, forms, PDF, text messages, CSV, JSON offsets).
+    GONGYI_TIMEZONE = os.environ.get("GONGYI_TIMEZONE", "Asia/Shanghai")
+    # Browser tests only: lets the test move the live server's clock (never with HTTPS).
+    E2E_CLOCK = os.environ.get("GONGYI_E2E_CLOCK") == "1"
+    BABEL_DEFAULT_TIMEZONE = GONGYI_TIMEZONE
     LANGUAGES = ("zh_Hans", "en")
 
     # Rate limits: in memory for one process, Redis when several share counters.

@@ -14,6 +14,7 @@ from typing import Callable, Iterator
 
 from sqlalchemy import select
 
+from app import clock
 from app.accounts.models import Person, Village
 from app.accounts.services import find_person_by_phone
 from app.clock import travel_to, utcnow
@@ -178,12 +179,12 @@ def road_repair(run: Run) -> Step:
                         note="补充施工路段示意图的位置", matter_category=p.matter_category,
                         deciding_body=p.deciding_body)
     yield from _to_villager_vote(run, p, script, 1)
-    yield 22.5  # ten days after the announcement
+    yield 23.5  # ten full Beijing days after the day of the announcement
     online, hall = run.villager_votes(p, yes=26, no=4, abstain=2, in_hall=6)
     voting_demo.run_poll(p, run.chair, online, in_hall=hall, clerk=run.clerk)  # passes → publicized
-    yield 23.5
+    yield 24.5
     records_demo.seed_objections(p, person(SUPERVISOR), [(person("13900000040"), ROAD_OBJECTION)])
-    yield 30
+    yield 31  # the seven-day notice period ends at 24:00 of its last day
     run.move(p, "implementing")
     yield 36
     records_demo.seed_reports(p, run.chair, person(SUPERVISOR), ROAD_REPORTS, final=False)
@@ -260,23 +261,23 @@ def plain(run: Run, title: str, body: str, matter: str, start: float, stop_at: s
         return
     yield start + 10
     run.move(p, "villager_resolution")
-    yield start + 19.5
+    yield start + 20.5  # ten full Beijing days after the day of the announcement
     online, hall = run.villager_votes(p, yes=villager_yes, no=3, abstain=1, in_hall=4)
     voting_demo.run_poll(p, run.chair, online, in_hall=hall, clerk=run.clerk)
     if story.objections:
-        yield start + 20.5
+        yield start + 21.5
         villagers = [person(phone) for phone in ("13900000041", "13900000042")]
         records_demo.seed_objections(p, person(SUPERVISOR), list(zip(villagers, story.objections)))
     if target == 5:
         return
-    yield start + 27
+    yield start + 28
     run.move(p, "implementing")
     if story.reports:
-        yield start + 33
+        yield start + 34
         records_demo.seed_reports(p, run.chair, person(SUPERVISOR), story.reports, final=target > 6)
     if target == 6:
         return
-    yield start + 40
+    yield start + 41
     run.move(p, "completed")
 
 
@@ -366,7 +367,7 @@ def seed_proposals(villages: list[Village]) -> int:
     """Load the demo proposals once (nothing is added if the first village has any)."""
     if db.session.scalar(select(Proposal.id).where(Proposal.village_id == villages[0].id).limit(1)):
         return 0
-    today = utcnow().date()
+    today = clock.today()
     start = datetime.combine(today - timedelta(days=HISTORY_DAYS), time(1, 0))  # 09:00 in China
     first = Run(villages[0], CHAIR, CLERK)
     second = Run(villages[1], "13900000052")

@@ -1,12 +1,12 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DateField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, DateField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.accounts.services import normalise_phone, valid_phone
+from app.accounts.services import RULE_PROFILE_LABELS, normalise_phone, valid_phone
 
 ROLE_LABELS = {
     "villager": _l("Villager"),
@@ -89,3 +89,39 @@ class RegisterPersonForm(FlaskForm):
 
 class ImportPeopleForm(FlaskForm):
     file = FileField(_l("CSV file"), validators=[FileRequired(message=_l("Please choose a file."))])
+
+
+class RuleProfileForm(FlaskForm):
+    """The village's choices within the law's and the province's ranges (RuleProfile.DAY_RANGES)."""
+
+    villager_assembly_notice_days = IntegerField(RULE_PROFILE_LABELS["villager_assembly_notice_days"], validators=[InputRequired(), NumberRange(10, 30)])
+    party_plan_notice_days = IntegerField(RULE_PROFILE_LABELS["party_plan_notice_days"], validators=[InputRequired(), NumberRange(3, 15)])
+    publicity_days = IntegerField(RULE_PROFILE_LABELS["publicity_days"], validators=[InputRequired(), NumberRange(5, 10)])
+    objection_reply_days = IntegerField(RULE_PROFILE_LABELS["objection_reply_days"], validators=[InputRequired(), NumberRange(1, 10)])
+    topic_consultation_days = IntegerField(RULE_PROFILE_LABELS["topic_consultation_days"], validators=[InputRequired(), NumberRange(3, 30)])
+    party_quorum = SelectField(RULE_PROFILE_LABELS["party_quorum"], choices=[SelectChoice("1/2", _l("at least half of the roster")),
+                                        SelectChoice("2/3", _l("at least two thirds of the roster"))])
+    rep_pass_base = SelectField(RULE_PROFILE_LABELS["rep_pass_base"], choices=[SelectChoice("took_part", _l("those taking part")),
+                                         SelectChoice("roster", _l("all the representatives on the roster"))])
+    holiday_shift = BooleanField(RULE_PROFILE_LABELS["holiday_shift"])
+
+    DAY_FIELDS = ("villager_assembly_notice_days", "party_plan_notice_days", "publicity_days",
+                  "objection_reply_days", "topic_consultation_days")
+
+    @classmethod
+    def data_of(cls, profile) -> dict:
+        data = {f: getattr(profile, f) for f in cls.DAY_FIELDS}
+        data.update(party_quorum=f"{profile.party_quorum_num}/{profile.party_quorum_den}",
+                    rep_pass_base=profile.rep_pass_base, holiday_shift=profile.holiday_shift)
+        return data
+
+    def values(self) -> dict:
+        num, den = (int(x) for x in self.party_quorum.data.split("/"))
+        values = {f: getattr(self, f).data for f in self.DAY_FIELDS}
+        values.update(party_quorum_num=num, party_quorum_den=den, rep_pass_base=self.rep_pass_base.data,
+                      holiday_shift=bool(self.holiday_shift.data))
+        return values
+
+
+class ApproveRulesForm(FlaskForm):
+    pass

@@ -5,9 +5,10 @@ import secrets
 from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, UniqueConstraint, select
+from sqlalchemy import CheckConstraint, ForeignKey, UniqueConstraint, false, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.clock import today as local_today
 from app.clock import utcnow  # re-exported: every area stamps time through it
 from app.extensions import db
 
@@ -53,6 +54,13 @@ class RuleProfile(db.Model):
     publicity_days: Mapped[int] = mapped_column(default=7)
     objection_reply_days: Mapped[int] = mapped_column(default=5)
     topic_consultation_days: Mapped[int] = mapped_column(default=7)
+    # 民法典 art. 203: a period whose last day is a rest day ends on the next working day.
+    holiday_shift: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The township's approval of the profile as it now stands (cleared by every edit).
+    approved_at: Mapped[datetime | None]
+    approved_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", use_alter=True, name="fk_rule_profile_approved_by_id_person"))
+    approved_by: Mapped["Person | None"] = relationship(foreign_keys=[approved_by_id])
 
     __table_args__ = (
         CheckConstraint("publicity_days BETWEEN 5 AND 10", name="publicity_days_range"),
@@ -65,7 +73,16 @@ class RuleProfile(db.Model):
         "party_quorum_num", "party_quorum_den", "rep_quorum_num", "rep_quorum_den", "rep_pass_base",
         "household_quorum_num", "household_quorum_den", "villager_assembly_notice_days",
         "party_plan_notice_days", "publicity_days", "objection_reply_days", "topic_consultation_days",
+        "holiday_shift",
     )
+
+    # What the law and the province allow a village to choose (inclusive bounds): the
+    # Organic Law's ten days' notice of a villagers' assembly is a minimum, the province's
+    # posting period is 5 to 10 days.
+    DAY_RANGES = {"villager_assembly_notice_days": (10, 30), "party_plan_notice_days": (3, 15),
+                  "publicity_days": (5, 10), "objection_reply_days": (1, 10), "topic_consultation_days": (3, 30)}
+    PARTY_QUORUM_CHOICES = ((1, 2), (2, 3))
+    REP_PASS_BASES = ("took_part", "roster")
 
     @classmethod
     def national_default(cls) -> "RuleProfile":
@@ -147,7 +164,7 @@ class Person(UserMixin, db.Model):
     def is_adult(self, day: date | None = None) -> bool:
         """Adult (18+) on the given day; a person without a birth date on record is
         registered as an adult villager (the register only lists voters then)."""
-        age = self.age_on(day or utcnow().date())
+        age = self.age_on(day or local_today())
         return age is None or age >= ADULT_AGE
 
     # Role questions

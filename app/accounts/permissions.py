@@ -43,5 +43,16 @@ def can_edit_rule_profile(user, village: Village) -> bool:
 
 
 @permission
+def can_approve_rule_profile(user, village: Village) -> bool:
+    """The township approves the village's rule profile."""
+    return is_overseer_of(user, village)
+
+
+@permission
+def can_view_rule_profile(user, village: Village) -> bool:
+    return can_edit_rule_profile(user, village) or is_overseer_of(user, village)
+
+
+@permission
 def can_view_person(user, person: Person) -> bool:
     return person.village is not None and (can_manage_people(user, person.village) or is_overseer_of(user, person.village))

@@ -10,8 +10,10 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from app import clock
 from app.accounts.messaging import send_message
 from app.accounts.models import (
     GLOBAL_ROLES, TOWNSHIP_ROLES, VILLAGE_ROLES, Household, OneTimeCode, Person, RoleGrant,
@@ -74,6 +76,9 @@ def household_for(village: Village, number: str) -> Household:
 def update_rule_profile(village: Village, actor: Person, values: dict) -> RuleProfile:
     """Edit the village's rule profile; the national default is never edited in place —
     the village gets its own copy first."""
+    problems = rule_profile_problems(values)
+    if problems:
+        raise AccountError(" ".join(problems))
     profile = village.rule_profile
     if profile.is_national_default:
         copy = RuleProfile(name=f"{village.township.name}{village.name} #{village.id}")
@@ -86,9 +91,61 @@ def update_rule_profile(village: Village, actor: Person, values: dict) -> RulePr
     for f in RuleProfile.EDITABLE_FIELDS:
         if f in values:
             setattr(profile, f, values[f])
+    new = {f: getattr(profile, f) for f in RuleProfile.EDITABLE_FIELDS}
+    if new != old:  # the township approved the profile as it stood, not this one
+        profile.approved_at = None
+        profile.approved_by_id = None
     db.session.flush()
     record_event("rule_profile.updated", actor=actor, village_id=village.id, obj=profile,
-                 payload={"before": old, "after": {f: getattr(profile, f) for f in RuleProfile.EDITABLE_FIELDS}})
+                 payload={"before": old, "after": new})
+    return profile
+
+
+RULE_PROFILE_LABELS = {
+    "villager_assembly_notice_days": _l("Notice of a villagers' assembly (days ahead)"),
+    "party_plan_notice_days": _l("Plan to the Party members before their review (days ahead)"),
+    "publicity_days": _l("Notice period of a posted resolution (days)"),
+    "objection_reply_days": _l("Time for the supervision committee to answer an objection (days)"),
+    "topic_consultation_days": _l("Length of the topic consultation (days)"),
+    "party_quorum": _l("Quorum of the Party members' review"),
+    "rep_pass_base": _l("A representatives' vote passes with more than half of"),
+    "holiday_shift": _l("A period ending on a rest day or holiday ends on the next working day"),
+}
+
+
+def rule_profile_problems(values: dict) -> list[str]:
+    """Values outside what the law and the province allow, in words."""
+    problems = []
+    for name, (low, high) in RuleProfile.DAY_RANGES.items():
+        if name in values and not (isinstance(values[name], int) and low <= values[name] <= high):
+            problems.append(_("%(what)s must be between %(low)d and %(high)d days.",
+                              what=RULE_PROFILE_LABELS[name], low=low, high=high))
+    if ("party_quorum_num" in values or "party_quorum_den" in values) and (
+            values.get("party_quorum_num"), values.get("party_quorum_den")) not in RuleProfile.PARTY_QUORUM_CHOICES:
+        problems.append(_("The Party members' quorum is half or two thirds of the roster."))
+    if "rep_pass_base" in values and values["rep_pass_base"] not in RuleProfile.REP_PASS_BASES:
+        problems.append(_("The representatives' vote passes by those taking part or by the whole roster."))
+    for fixed in ("rep_quorum_num", "rep_quorum_den", "household_quorum_num", "household_quorum_den"):
+        if fixed in values:
+            problems.append(_("Two thirds of the representatives, or of the households, is set by law."))
+            break
+    return problems
+
+
+def approve_rule_profile(village: Village, actor: Person) -> RuleProfile:
+    """The township approves the village's rule profile as it now stands (audited)."""
+    from app.accounts.permissions import is_overseer_of
+
+    if not is_overseer_of(actor, village):
+        raise AccountError(_("Only the township can approve the rule profile."))
+    profile = village.rule_profile
+    if profile.is_national_default:
+        raise AccountError(_("The village follows the national default; there is nothing to approve."))
+    profile.approved_at = utcnow()
+    profile.approved_by_id = actor.id
+    db.session.flush()
+    record_event("rule_profile.approved", actor=actor, village_id=village.id, obj=profile,
+                 payload={"values": {f: getattr(profile, f) for f in RuleProfile.EDITABLE_FIELDS}})
     return profile
 
 
@@ -153,7 +210,7 @@ def check_person_data(data: PersonData, seen_phones: set[str] | None = None) -> 
     bad_roles = [r for r in data.roles if r not in VILLAGE_ROLES]
     if bad_roles:
         problems.append(_("unknown role: %(roles)s", roles=", ".join(bad_roles)))
-    if data.birth_date and data.birth_date > date.today():
+    if data.birth_date and data.birth_date > clock.today():
         problems.append(_("the birth date is in the future"))
     return problems
 

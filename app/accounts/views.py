@@ -175,3 +175,6 @@ def import_people(village_id: int):
     else:
         errors = [(0, e) for e in form.file.errors]
     return render_template("accounts/import_errors.html", village=village, errors=errors, import_form=form), 400
+
+
+from app.accounts import views_rules  # noqa: E402,F401  (routes on the same blueprint)

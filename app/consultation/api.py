@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from app import clock
 from app.accounts.models import Person
 from app.consultation.models import (
     SENSE_CHOICES, STANCES, THREAD_STAGE, THREADS, Amendment, ConsultationSummary, Disagreement, Post, SenseCheck,
@@ -100,6 +102,30 @@ def coverage(proposal) -> Coverage:
     return cov
 
 
+def stakeholder_name(s: Stakeholder) -> str:
+    """A household by its number and its members' names (household 12: 刘玉梅、王强), or the person."""
+    if s.household is not None:
+        names = "、".join(m.name for m in s.household.members)
+        label = _("Household %(number)s", number=s.household.number)
+        return f"{label}（{names}）" if names else label
+    return s.person.name if s.person else "—"
+
+
+def unheard_in_topic(proposal) -> list[str]:
+    """Listed stakeholders of whom no opinion was heard in the topic consultation
+    (a household is heard when any member was), named; what the summary records."""
+    authors = set(db.session.scalars(select(Post.author_id).where(
+        Post.proposal_id == proposal.id, Post.thread == "topic").distinct()))
+    households = set(db.session.scalars(select(Person.household_id).where(
+        Person.id.in_(authors), Person.household_id.is_not(None)))) if authors else set()
+    out = []
+    for s in stakeholders_of(proposal):
+        heard = (s.household_id in households) if s.household_id is not None else (s.person_id in authors)
+        if not heard:
+            out.append(stakeholder_name(s))
+    return out
+
+
 def disagreements_of(proposal) -> list[Disagreement]:
     return list(db.session.scalars(
         select(Disagreement).where(Disagreement.proposal_id == proposal.id)
@@ -133,12 +159,12 @@ def _export_post(post: Post) -> dict:
     """One post for the record; a hidden post keeps its place and the reason, not its text."""
     hidden = post.hidden_at is not None
     return {
-        "id": post.id, "stance": post.stance, "at": post.created_at.isoformat(),
+        "id": post.id, "stance": post.stance, "at": clock.isoformat(post.created_at),
         "author": {"id": post.author_id, "name": post.author.name},
         "entered_by": {"id": post.entered_by_id, "name": post.entered_by.name} if post.entered_by_id else None,
         "body": None if hidden else post.body,
         "hidden": hidden, "hidden_reason": post.hidden_reason if hidden else None,
-        "hidden_at": post.hidden_at.isoformat() if hidden else None,
+        "hidden_at": clock.isoformat(post.hidden_at) if hidden else None,
         "replies": [_export_post(r) for r in post.replies],
     }
 
@@ -152,7 +178,7 @@ def export_threads(proposal) -> list[dict]:
         if kind == "topic":
             entry["summary"] = {"heard": summary.heard, "answer": summary.answer,
                                 "written_by": summary.written_by_id,
-                                "written_at": summary.written_at.isoformat()} if summary else None
+                                "written_at": clock.isoformat(summary.written_at)} if summary else None
             entry["stakeholders"] = [{"household_id": s.household_id, "person_id": s.person_id, "reason": s.reason}
                                      for s in stakeholders_of(proposal)]
         threads.append(entry)
@@ -165,6 +191,6 @@ def export_disagreements(proposal) -> list[dict]:
         "id": d.id, "post_id": d.post_id, "title": d.title, "status": d.status,
         "resolution": d.outcome if d.status == "resolved" else None,
         "reason": d.outcome if d.status == "carried" else None,
-        "created_at": d.created_at.isoformat(), "closed_at": d.closed_at.isoformat() if d.closed_at else None,
+        "created_at": clock.isoformat(d.created_at), "closed_at": clock.isoformat(d.closed_at) if d.closed_at else None,
         "amendments": [{"id": a.id, "status": a.status, "version_id": a.version_id} for a in d.amendments],
     } for d in disagreements_of(proposal)]

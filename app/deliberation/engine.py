@@ -8,12 +8,13 @@ event in the caller's transaction, and refuses anything else with `InvalidTransi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Callable
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app import clock
 from app.accounts.models import utcnow
 from app.accounts.permissions import has_village_role, is_overseer_of
 from app.deliberation import hooks
@@ -59,7 +60,7 @@ def body_problems(p: Proposal, day: datetime | None = None) -> list[str]:
     m = matter(p.matter_category)
     if m is None or not m.art24 or p.deciding_body != REPRESENTATIVES_ASSEMBLY:
         return []
-    when = (day or utcnow()).date()
+    when = clock.local_date(day or utcnow())
     if p.authorisation is None or not p.authorisation.covers(m.code, when):
         return [_("This matter must be decided by the villagers' assembly, or by the representatives' "
                   "assembly only with a recorded authorisation of the villagers' assembly for it.")]
@@ -113,10 +114,12 @@ def _no_open_disagreements(p: Proposal) -> list[str]:
 
 def _notice_period_over(p: Proposal) -> list[str]:
     problems = []
-    days = p.village.rule_profile.publicity_days
-    ends = p.stage_entered_at + timedelta(days=days)
+    profile = p.village.rule_profile
+    days = profile.publicity_days
+    ends = clock.profile_period_end(profile, p.stage_entered_at, days)
     if utcnow() < ends:
-        problems.append(_("The notice period of %(days)d days is not over yet.", days=days))
+        problems.append(_("The notice period of %(days)d days runs until %(end)s.", days=days,
+                          end=clock.period_end_text(ends)))
     pending = hooks.pending_objection_count(p)
     if pending:
         problems.append(_("%(n)d objection(s) still wait for the supervision committee's answer.", n=pending))
@@ -278,9 +281,9 @@ def transition(proposal: Proposal, to_stage: str, actor, reason: str | None = No
 def _default_deadline(p: Proposal, stage: str, now: datetime) -> datetime | None:
     profile = p.village.rule_profile
     if stage == "topic_consultation":
-        return now + timedelta(days=profile.topic_consultation_days)
+        return clock.profile_period_end(profile, now, profile.topic_consultation_days)
     if stage == "publicized":
-        return now + timedelta(days=profile.publicity_days)
+        return clock.profile_period_end(profile, now, profile.publicity_days)
     return None
 
 
@@ -327,19 +330,36 @@ def notice_problems(proposal: Proposal, stage: str, opens_at: datetime) -> list[
         days = profile.party_plan_notice_days
         if proposal.party_plan_sent_at is None:
             problems.append(_("The plan has not been sent to the Party members yet."))
-        elif opens_at < proposal.party_plan_sent_at + timedelta(days=days):
-            problems.append(_("Party members must get the plan at least %(days)d days before their review.",
-                              days=days))
+        else:
+            earliest = clock.notice_earliest(profile, proposal.party_plan_sent_at, days)
+            if opens_at < earliest:
+                problems.append(_("Party members must get the plan at least %(days)d days before their review: "
+                                  "the review can open from %(date)s.", days=days, date=clock.format_time(earliest)))
     if stage == "villager_resolution":
         if proposal.assembly_announced_at is None:
             problems.append(_("The villagers' vote has not been announced yet."))
         elif proposal.deciding_body == VILLAGERS_ASSEMBLY:
             days = profile.villager_assembly_notice_days
-            if opens_at < proposal.assembly_announced_at + timedelta(days=days):
-                problems.append(_("The villagers' assembly must be announced at least %(days)d days before the vote.",
-                                  days=days))
+            earliest = clock.notice_earliest(profile, proposal.assembly_announced_at, days)
+            if opens_at < earliest:
+                problems.append(_("The villagers' assembly must be announced at least %(days)d days before the vote: "
+                                  "the vote can open from %(date)s.", days=days, date=clock.format_time(earliest)))
         problems += body_problems(proposal, opens_at)
     return problems
+
+
+def earliest_opening(proposal: Proposal, stage: str) -> datetime | None:
+    """The first moment the notice rules let the poll of `stage` open, when that is later
+    than now; None when it may open now (or the notice has not been given yet)."""
+    profile = proposal.village.rule_profile
+    earliest = None
+    if stage == "member_review" and proposal.party_plan_sent_at is not None:
+        earliest = clock.notice_earliest(profile, proposal.party_plan_sent_at, profile.party_plan_notice_days)
+    if (stage == "villager_resolution" and proposal.assembly_announced_at is not None
+            and proposal.deciding_body == VILLAGERS_ASSEMBLY):
+        earliest = clock.notice_earliest(profile, proposal.assembly_announced_at,
+                                         profile.villager_assembly_notice_days)
+    return earliest if earliest is not None and earliest > utcnow() else None
 
 
 @dataclass
@@ -355,6 +375,43 @@ def next_step(proposal: Proposal) -> NextStep | None:
         if t.frm == proposal.stage and t.kind in ("advance", "file"):
             return NextStep(t.to, str(t.label), guard_problems(proposal, t.to))
     return None
+
+
+def next_stage_needs(proposal: Proposal) -> list[str]:
+    """What the stage after this one will need that must be done now: said before the
+    text is frozen (or the committee votes), not discovered when the vote will not open."""
+    profile = proposal.village.rule_profile
+    needs = []
+    if proposal.stage in ("consensus_consultation", "villager_resolution") \
+            and proposal.deciding_body == VILLAGERS_ASSEMBLY and not _poll_started(proposal, "villager_resolution"):
+        days = profile.villager_assembly_notice_days
+        if proposal.assembly_announced_at is None:
+            earliest = clock.notice_earliest(profile, utcnow(), days)
+            needs.append(_("The villagers' assembly must be announced %(days)d days ahead: announced today, "
+                           "the vote can be held from %(date)s at the earliest.",
+                           days=days, date=clock.format_day(earliest)))
+        else:
+            earliest = clock.notice_earliest(profile, proposal.assembly_announced_at, days)
+            needs.append(_("The villagers' assembly was announced on %(announced)s: the vote can be held from "
+                           "%(date)s at the earliest.", announced=clock.format_day(proposal.assembly_announced_at),
+                           date=clock.format_day(earliest)))
+    if proposal.stage in ("committee_deliberation", "member_review") and not _poll_started(proposal, "member_review"):
+        days = profile.party_plan_notice_days
+        if proposal.party_plan_sent_at is None:
+            earliest = clock.notice_earliest(profile, utcnow(), days)
+            needs.append(_("The Party members must get the plan %(days)d days before their review: sent today, "
+                           "the review can be held from %(date)s at the earliest.",
+                           days=days, date=clock.format_day(earliest)))
+        else:
+            earliest = clock.notice_earliest(profile, proposal.party_plan_sent_at, days)
+            needs.append(_("The plan was sent to the Party members on %(sent)s: their review can be held from "
+                           "%(date)s at the earliest.", sent=clock.format_day(proposal.party_plan_sent_at),
+                           date=clock.format_day(earliest)))
+    return needs
+
+
+def _poll_started(proposal: Proposal, stage: str) -> bool:
+    return hooks.poll_outcome(proposal, stage).exists if proposal.stage == stage else False
 
 
 def blockers(proposal: Proposal) -> list[str]:

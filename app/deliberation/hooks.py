@@ -69,3 +69,17 @@ def close_poll_if_due(proposal) -> bool:
 
     poll = api.latest_poll(proposal, proposal.stage)
     return poll is not None and services.close_if_due(poll)
+
+
+def unheard_stakeholders(proposal) -> list[str]:
+    """The directly affected households or people with no opinion in the topic consultation, by name."""
+    from app.consultation import api
+
+    return api.unheard_in_topic(proposal)
+
+
+def poll_words_in_reader_language(proposal, stage: str, words: str) -> str:
+    """The arithmetic of a closed poll, stored in the words of whoever closed it, in the reader's language."""
+    from app.voting import api
+
+    return api.poll_words_in_reader_language(proposal, stage, words)

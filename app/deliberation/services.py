@@ -7,6 +7,7 @@ from datetime import date, datetime
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from app import clock
 from app.accounts.models import Person, RoleGrant, Village, utcnow
 from app.deliberation import engine
 from app.deliberation.matters import BODIES, matter
@@ -113,7 +114,7 @@ def set_stage_deadline(proposal: Proposal, actor: Person, deadline: datetime | N
     proposal.stage_deadline = deadline
     db.session.flush()
     record_event("proposal.deadline", actor=actor, village_id=proposal.village_id, obj=proposal,
-                 payload={"stage": proposal.stage, "deadline": deadline.isoformat() if deadline else None})
+                 payload={"stage": proposal.stage, "deadline": clock.isoformat(deadline)})
 
 
 def close_topic_consultation(proposal: Proposal, actor: Person) -> None:
@@ -143,7 +144,7 @@ def announce_assembly(proposal: Proposal, actor: Person, announced_at: datetime 
     proposal.assembly_announced_at = _past_or_now(announced_at)
     db.session.flush()
     record_event("proposal.assembly_announced", actor=actor, village_id=proposal.village_id, obj=proposal,
-                 payload={"announced_at": proposal.assembly_announced_at.isoformat()})
+                 payload={"announced_at": clock.isoformat(proposal.assembly_announced_at)})
 
 
 def send_party_plan(proposal: Proposal, actor: Person, sent_at: datetime | None = None) -> None:
@@ -153,7 +154,7 @@ def send_party_plan(proposal: Proposal, actor: Person, sent_at: datetime | None 
     proposal.party_plan_sent_at = _past_or_now(sent_at)
     db.session.flush()
     record_event("proposal.party_plan_sent", actor=actor, village_id=proposal.village_id, obj=proposal,
-                 payload={"sent_at": proposal.party_plan_sent_at.isoformat()})
+                 payload={"sent_at": clock.isoformat(proposal.party_plan_sent_at)})
 
 
 def record_authorisation(village: Village, actor: Person, *, matter_category: str, granted_on: date,
@@ -193,7 +194,7 @@ def _count_role(village_id: int, role: str) -> int:
 
 
 def adult_villager_count(village: Village) -> int:
-    today = utcnow().date()
+    today = clock.today()
     people = db.session.scalars(select(Person).join(RoleGrant, RoleGrant.person_id == Person.id)
                                 .where(RoleGrant.village_id == village.id, RoleGrant.role == "villager",
                                        Person.active.is_(True))).unique().all()
@@ -202,7 +203,7 @@ def adult_villager_count(village: Village) -> int:
 
 def signature_counts(suggestion: Suggestion) -> tuple[int, int]:
     """(adult villagers who signed, representatives who signed)."""
-    today = utcnow().date()
+    today = clock.today()
     adults = sum(1 for s in suggestion.signatures
                  if s.person.has_role("villager", village_id=suggestion.village_id) and s.person.is_adult(today))
     reps = sum(1 for s in suggestion.signatures

@@ -2,14 +2,16 @@
 versions and their differences, and the committee's pages to draft and move proposals."""
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from app import clock
 from app.accounts.models import Village
 from app.deliberation import engine, hooks, services
 from app.deliberation.diff import diff_texts, has_changes
@@ -34,7 +36,14 @@ SUGGESTION_STATUS = {"open": _l("Collecting signatures"), "accepted": _l("Taken 
 def _stage_words():
     return {"STAGE_LABELS": STAGE_LABELS, "STAGE_EXPLANATIONS": STAGE_EXPLANATIONS, "STAGE_ICONS": STAGE_ICONS,
             "STAGES": STAGES, "BODY_LABELS": BODY_LABELS, "MATTER_LABEL": matter_label,
-            "SUGGESTION_STATUS": SUGGESTION_STATUS, "village_now": village_now}
+            "SUGGESTION_STATUS": SUGGESTION_STATUS, "village_now": village_now, "change_reason": change_reason}
+
+
+def change_reason(change) -> str:
+    """A move's reason; a vote's arithmetic (written by the vote's result) in the reader's language."""
+    if change.reason and change.from_stage in ("committee_deliberation", "member_review", "villager_resolution"):
+        return hooks.poll_words_in_reader_language(change.proposal, change.from_stage, change.reason)
+    return change.reason or ""
 
 
 ACTIVE_STAGES = ("topic_consultation", "consensus_consultation", "villager_resolution", "publicized",
@@ -176,6 +185,8 @@ def _render_detail(proposal: Proposal, **forms):
                **forms}
     return render_template("deliberation/proposal_detail.html", proposal=proposal, timeline=_timeline(proposal),
                            blockers=engine.blockers(proposal), next_step=engine.next_step(proposal),
+                           next_stage_needs=engine.next_stage_needs(proposal),
+                           unheard=hooks.unheard_stakeholders(proposal) if proposal.stage == "topic_consultation" else [],
                            moves=engine.available_moves(current_user, proposal), **context)
 
 
@@ -225,7 +236,8 @@ def _done_or_error(proposal: Proposal, action, message: str):
 
 
 def _at_start_of(day) -> datetime | None:
-    return datetime.combine(day, time(8, 0)) if day else None
+    """A date typed on the page is a local (Beijing) day."""
+    return clock.moment_of_day(day) if day else None
 
 
 @bp.post("/proposals/<int:proposal_id>/close-topic")
@@ -234,6 +246,11 @@ def proposal_close_topic(proposal_id: int):
     proposal = _manage(proposal_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    unheard = hooks.unheard_stakeholders(proposal)
+    if unheard:  # a warning, not a block: the summary records them
+        flash(_("%(n)d directly affected household(s) or person(s) were not heard: %(names)s. The consultation "
+                "summary records them.", n=len(unheard), names="、".join(unheard) if str(get_locale()).startswith("zh")
+                else ", ".join(unheard)), "warning")
     return _done_or_error(proposal, lambda: services.close_topic_consultation(proposal, current_user),
                           _("The topic consultation is closed."))
 
@@ -270,7 +287,8 @@ def proposal_deadline(proposal_id: int):
     if not form.validate_on_submit():
         flash(_("Please give the date and time like 2026-12-01 18:00."), "error")
         return redirect(url_for("deliberation.proposal_detail", proposal_id=proposal.id))
-    return _done_or_error(proposal, lambda: services.set_stage_deadline(proposal, current_user, form.deadline.data),
+    return _done_or_error(proposal, lambda: services.set_stage_deadline(
+        proposal, current_user, clock.from_local(form.deadline.data) if form.deadline.data else None),
                           _("The deadline is saved."))
 
 

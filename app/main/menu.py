@@ -7,7 +7,7 @@ from typing import Callable
 
 from flask import url_for
 
-from app.accounts.permissions import can_manage_people
+from app.accounts.permissions import can_edit_rule_profile, can_manage_people
 from app.extensions import db
 
 
@@ -37,6 +37,9 @@ def _people_links(user):
     from flask_babel import gettext as _
 
     village = user.village
+    links = []
     if village is not None and can_manage_people(user, village):
-        return [Link(_("People of the village"), url_for("accounts.people", village_id=village.id))]
-    return []
+        links.append(Link(_("People of the village"), url_for("accounts.people", village_id=village.id)))
+    if village is not None and can_edit_rule_profile(user, village):
+        links.append(Link(_("Rules of the village"), url_for("accounts.rule_profile", village_id=village.id)))
+    return links

@@ -180,3 +180,29 @@ def _referrer_path() -> str | None:
     if parts.netloc and parts.netloc != request.host:
         return None
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def init_e2e_clock(app):
+    """The browser tests' clock (POST /_e2e/clock, days=N: N days from the real time).
+    It exists only when the app was started with GONGYI_E2E_CLOCK=1, and refuses to start
+    a site served over HTTPS with it."""
+    if not app.config.get("E2E_CLOCK"):
+        return
+    if app.config.get("SESSION_COOKIE_SECURE"):
+        raise RuntimeError("GONGYI_E2E_CLOCK is for the browser tests and cannot be used with HTTPS")
+    from pathlib import Path
+
+    from app import clock
+    from app.config import INSTANCE_DIR
+    from app.extensions import csrf
+
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    clock.use_shared_offset(Path(INSTANCE_DIR) / "e2e_clock_offset")
+
+    @csrf.exempt
+    def move_clock():
+        days = float(request.form.get("days", "0"))
+        clock.set_offset(timedelta(days=days))
+        return {"now": clock.isoformat(clock.utcnow())}
+
+    app.add_url_rule("/_e2e/clock", "e2e_clock", move_clock, methods=["POST"])

@@ -18,7 +18,9 @@ from datetime import datetime, timedelta
 from typing import Iterable
 
 from flask import current_app, has_request_context, url_for
-from flask_babel import LazyString, format_datetime
+from flask_babel import LazyString
+
+from app import clock
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -109,7 +111,7 @@ def objection_answered(objection) -> Notification | None:
 
 def _when(moment: datetime) -> LazyString:
     """The time in the village's time zone, written the recipient's way."""
-    return LazyString(format_datetime, moment, "short")
+    return LazyString(clock.format_time, moment)
 
 
 def voters_who_have_not_voted(poll) -> list[Person]:

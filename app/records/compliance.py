@@ -5,11 +5,12 @@ no knowledge of ballots."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from app import clock
 from app.accounts.models import Person, RoleGrant
 from app.deliberation.matters import REPRESENTATIVES_ASSEMBLY, matter
 from app.deliberation.models import STAGES
@@ -54,12 +55,14 @@ class Flag:
 def _dt(value) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
-    text = str(value).rstrip("Z")
+    text = str(value)
     try:
-        parsed = datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed.replace(tzinfo=None)
+    if parsed.tzinfo is not None:  # the record's times carry their offset: back to naive UTC
+        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+    return parsed
 
 
 def _polls(proposal, stage: str | None = None) -> list[dict]:
@@ -93,7 +96,8 @@ def notice_flags(proposal, polls) -> list[Flag]:
         if h.to_stage != "publicized":
             continue
         nxt = history[i + 1] if i + 1 < len(history) else None
-        if nxt is not None and nxt.to_stage == "implementing" and nxt.at - h.at < timedelta(days=profile.publicity_days):
+        if nxt is not None and nxt.to_stage == "implementing" and nxt.at < clock.profile_period_end(
+                profile, h.at, profile.publicity_days):
             out.append(Flag("notice_short", "publicized"))
     # A villagers' assembly voted before its announcement was old enough.
     if proposal.deciding_body != REPRESENTATIVES_ASSEMBLY:
@@ -103,19 +107,21 @@ def notice_flags(proposal, polls) -> list[Flag]:
             opens = _dt(p.get("opens_at"))
             announced = proposal.assembly_announced_at
             if opens is not None and (announced is None
-                                      or opens < announced + timedelta(days=profile.villager_assembly_notice_days)):
+                                      or opens < clock.notice_earliest(profile, announced,
+                                                                       profile.villager_assembly_notice_days)):
                 out.append(Flag("notice_short", "villager_resolution"))
     return out
 
 
 def party_plan_flags(proposal, polls) -> list[Flag]:
-    days = proposal.village.rule_profile.party_plan_notice_days
+    profile = proposal.village.rule_profile
+    days = profile.party_plan_notice_days
     for p in polls:
         if p.get("stage") != "member_review":
             continue
         opens = _dt(p.get("opens_at"))
         sent = proposal.party_plan_sent_at
-        if opens is not None and (sent is None or sent > opens - timedelta(days=days)):
+        if opens is not None and (sent is None or opens < clock.notice_earliest(profile, sent, days)):
             return [Flag("party_plan_late")]
     return []
 
@@ -125,7 +131,7 @@ def body_flags(proposal, polls) -> list[Flag]:
     if m is None or not m.art24 or proposal.deciding_body != REPRESENTATIVES_ASSEMBLY:
         return []
     decided = next((_dt(p.get("opens_at")) for p in polls if p.get("stage") == "villager_resolution"), None)
-    day = decided.date() if decided else date.today()
+    day = clock.local_date(decided) if decided else clock.today()
     auth = proposal.authorisation
     if auth is None or not auth.covers(proposal.matter_category, day):
         return [Flag("unauthorised_body", proposal.matter_category)]

@@ -2,7 +2,9 @@
 township dashboard. Plain functions, registered for views (require) and templates."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
+
+from app import clock
 
 from app.accounts.models import utcnow
 from app.accounts.permissions import can_view_village, has_village_role, is_member_of, is_overseer_of
@@ -19,20 +21,22 @@ def notice_period_ends(proposal) -> datetime | None:
     """End of the notice period (公示期) now running, or None when not publicized."""
     if proposal.stage != "publicized" or proposal.stage_entered_at is None:
         return None
-    return proposal.stage_entered_at + timedelta(days=proposal.village.rule_profile.publicity_days)
+    profile = proposal.village.rule_profile
+    return clock.profile_period_end(profile, proposal.stage_entered_at, profile.publicity_days)
 
 
 def in_notice_period(proposal, now: datetime | None = None) -> bool:
     ends = notice_period_ends(proposal)
-    return ends is not None and (now or utcnow()) <= ends
+    return ends is not None and (now or utcnow()) < ends
 
 
 @permission
 def can_view_record(user, proposal) -> bool:
-    """The whole record (JSON, PDF, forms): the township's overseer always, the village's
-    own people once the resolution is posted."""
+    """The whole record (JSON, PDF, forms): the township's overseer and the village's
+    committee at every stage, the village's other people once the resolution is posted."""
     village = proposal.village
-    return is_overseer_of(user, village) or (is_member_of(user, village) and proposal.stage in PUBLIC_STAGES)
+    return (is_overseer_of(user, village) or has_village_role(user, village, "committee_member")
+            or (is_member_of(user, village) and proposal.stage in PUBLIC_STAGES))
 
 
 @permission

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import or_, select
 
+from app import clock
 from app.extensions import db
 from app.records.models import AuditEvent, Filing, Objection, Report
 
@@ -15,7 +16,8 @@ OWN_OBJECTS = ("objection", "report", "filing")
 
 
 def _t(value: datetime | None) -> str | None:
-    return value.isoformat(timespec="seconds") + "Z" if value is not None else None
+    """Every time of the record in one format: ISO 8601 with the zone's offset."""
+    return clock.isoformat(value)
 
 
 def _person(p) -> dict | None:
@@ -38,6 +40,27 @@ def export_disagreements(proposal) -> list[dict]:
     from app.consultation.api import export_disagreements as disagreements_of
 
     return disagreements_of(proposal)
+
+
+def export_stakeholders(proposal) -> list[dict]:
+    """The directly affected households and people (利益相关方), named, and whether heard."""
+    from app.consultation import api
+
+    cov = api.coverage(proposal)
+    return [{"id": s.id, "household_id": s.household_id,
+             "household_number": s.household.number if s.household else None, "person_id": s.person_id,
+             "name": api.stakeholder_name(s), "reason": s.reason, "heard": s.id in cov.heard_ids,
+             "added_at": _t(s.added_at)} for s in api.stakeholders_of(proposal)]
+
+
+def export_coverage(proposal) -> dict:
+    """How many of them were heard (in either consultation), and who was not heard in the topic consultation."""
+    from app.consultation import api
+
+    cov = api.coverage(proposal)
+    return {"households_total": cov.households_total, "households_heard": cov.households_heard,
+            "people_total": cov.people_total, "people_heard": cov.people_heard,
+            "unheard_in_topic_consultation": api.unheard_in_topic(proposal)}
 
 
 def objections_of(proposal) -> list[Objection]:
@@ -105,6 +128,8 @@ def build_record(proposal) -> dict:
                      for v in proposal.versions],
         "stage_history": [{"from": h.from_stage, "to": h.to_stage, "at": _t(h.at), "actor": _person(h.actor),
                            "reason": h.reason, "audit_seq": seq_of.get(h.audit_event_id)} for h in proposal.history],
+        "stakeholders": export_stakeholders(proposal),
+        "coverage": export_coverage(proposal),
         "polls": export_polls(proposal),
         "threads": export_threads(proposal),
         "disagreements": export_disagreements(proposal),

@@ -6,13 +6,13 @@ import hashlib
 import io
 import os
 import secrets
-from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from app import clock
 from app.accounts.models import utcnow
 from app.extensions import db
 from app.records.audit import record_event
@@ -54,11 +54,12 @@ def file_objection(proposal, author, body: str) -> Objection:
         raise RecordsError(_("Objections can only be filed while the resolution is posted."))
     now = utcnow()
     objection = Objection(proposal_id=proposal.id, author_id=author.id, body=body, filed_at=now,
-                          reply_due_at=now + timedelta(days=proposal.village.rule_profile.objection_reply_days))
+                          reply_due_at=clock.profile_period_end(proposal.village.rule_profile, now,
+                                                                proposal.village.rule_profile.objection_reply_days))
     db.session.add(objection)
     db.session.flush()
     _event("objection.filed", author, proposal, objection, body_sha256=_sha(body),
-           reply_due_at=objection.reply_due_at.isoformat(timespec="seconds"))
+           reply_due_at=clock.isoformat(objection.reply_due_at))
     return objection
 
 

@@ -12,7 +12,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from app import clock
 from app.accounts.models import Township, Village
+from app.deliberation.matters import BODY_LABELS, matter_label
+from app.deliberation.stages import STAGE_LABELS
 from app.extensions import db
 from app.permissions import require
 from app.records import dashboard, services
@@ -187,7 +190,7 @@ def record_pdf(proposal_id: int):
     from app.records.pdf import record_pdf as make_pdf
 
     proposal = _record_or_abort(proposal_id)
-    data = make_pdf(build_record(proposal))
+    data = make_pdf(build_record(proposal), proposal)
     services.note_export(proposal, current_user, "pdf")
     db.session.commit()
     return Response(data, mimetype="application/pdf", headers={
@@ -202,10 +205,12 @@ def proposals_csv(village_id: int):
         abort(404)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["id", "title", "matter_category", "deciding_body", "stage", "stage_entered_at", "overdue"])
+    writer.writerow([_("Number"), _("Title"), _("Matter category"), _("Deciding body"), _("Stage"),
+                     _("In this stage since"), _("Overdue")])
     for p in visible_proposals(village):
-        _csv_row(writer, [p.id, p.title, p.matter_category or "", p.deciding_body, p.stage,
-                         p.stage_entered_at.isoformat(timespec="seconds"), int(p.is_overdue())])
+        _csv_row(writer, [p.id, p.title, matter_label(p.matter_category) if p.matter_category else "",
+                         BODY_LABELS.get(p.deciding_body, p.deciding_body), STAGE_LABELS.get(p.stage, p.stage),
+                         clock.format_time(p.stage_entered_at), _("yes") if p.is_overdue() else _("no")])
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="village-{village.id}-proposals.csv"'})
 
@@ -246,8 +251,11 @@ def paper_form(proposal_id: int, form: str):
 
     # The committee prints forms at every stage; others once the record is readable.
     require(can_view_record(current_user, proposal)
-            or has_village_role(current_user, proposal.village, "committee_member")
-            or has_village_role(current_user, proposal.village, "clerk")
-            or is_overseer_of(current_user, proposal.village))
-    return render_template(f"records/forms/{form}.html", proposal=proposal, record=build_record(proposal),
-                           form_title=FORMS[form], forms=FORMS, public_stages=PUBLIC_STAGES)
+            or has_village_role(current_user, proposal.village, "clerk"))
+    from flask_babel import force_locale
+
+    from app.records import papers
+
+    with force_locale(papers.ZH):  # the paper forms are filed and posted in Chinese
+        return render_template(f"records/forms/{form}.html", proposal=proposal, record=build_record(proposal),
+                               papers=papers, form_title=FORMS[form], forms=FORMS, public_stages=PUBLIC_STAGES)

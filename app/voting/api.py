@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_babel import get_locale
 from sqlalchemy import select
 
+from app import clock
 from app.deliberation.hooks import NO_POLL, PollOutcome
 from app.extensions import db
 from app.voting.models import Poll
@@ -28,6 +29,16 @@ def poll_outcome(proposal, stage: str) -> PollOutcome:
             summary = tally.words_zh
     return PollOutcome(exists=True, is_open=not poll.is_closed, closed=poll.is_closed,
                        quorum_met=bool(poll.quorum_met), passed=bool(poll.passed), summary=summary)
+
+
+def poll_words_in_reader_language(proposal, stage: str, words: str) -> str:
+    polls = db.session.scalars(select(Poll).where(Poll.proposal_id == proposal.id, Poll.stage == stage,
+                                                  Poll.status == "closed"))
+    for poll in polls:
+        tally = poll.tally
+        if tally is not None and words in (tally.words_zh, tally.words_en):
+            return tally.words(str(get_locale() or "zh"))
+    return words
 
 
 def poll_records(proposal) -> list[dict]:
@@ -70,9 +81,9 @@ def poll_record(poll: Poll) -> dict:
     record = {
         "id": poll.id, "proposal_id": poll.proposal_id, "stage": poll.stage, "version_id": poll.version_id,
         "electorate": poll.electorate, "secret": poll.secret, "status": poll.status,
-        "roster_size": len(poll.roster), "opened_at": poll.opened_at.isoformat() if poll.opened_at else None,
-        "opens_at": poll.opens_at.isoformat(), "closes_at": poll.closes_at.isoformat(),
-        "closed_at": poll.closed_at.isoformat() if poll.closed_at else None,
+        "roster_size": len(poll.roster), "opened_at": clock.isoformat(poll.opened_at) if poll.opened_at else None,
+        "opens_at": clock.isoformat(poll.opens_at), "closes_at": clock.isoformat(poll.closes_at),
+        "closed_at": clock.isoformat(poll.closed_at) if poll.closed_at else None,
         "rule": poll.rule.to_dict(), "tally": poll.tally.to_dict() if poll.tally else None,
         "roster": [{"person_id": e.person_id, "name": e.name, "gender": e.gender, "household_id": e.household_id}
                    for e in poll.roster],
@@ -85,6 +96,6 @@ def poll_record(poll: Poll) -> dict:
     }
     if poll.meeting is not None:
         m = poll.meeting
-        record["meeting"] = {"opened_at": m.opened_at.isoformat(), "place": m.place, "minutes": m.minutes,
+        record["meeting"] = {"opened_at": clock.isoformat(m.opened_at), "place": m.place, "minutes": m.minutes,
                              "attendance": [a.person_id for a in m.attendance]}
     return record

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from app import clock
 from app.accounts.models import Person, utcnow
 from app.extensions import db
 from app.voting import services
@@ -69,7 +70,7 @@ def everyone(proposal, stage: str, choice: str = "yes", *, skip: int = 0) -> dic
     from app.voting.tally import electorate_for
 
     electorate = electorate_for(stage, proposal.deciding_body)
-    people = services.electorate_people(proposal.village, electorate, utcnow().date())
+    people = services.electorate_people(proposal.village, electorate, clock.today())
     if skip:
         people = people[:-skip]
     return {p.phone: choice for p in people}

@@ -23,6 +23,7 @@ class ChoiceForm(FlaskForm):
 
 
 class OpenPollForm(FlaskForm):
+    opens_at = DateTimeLocalField(_l("Voting opens at"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
     closes_at = DateTimeLocalField(_l("Voting closes at"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
     secret = BooleanField(_l("Secret ballot (nobody can see who chose what)"), default=True)
     household_mode = BooleanField(_l("One ballot per household (any adult member may cast it)"))

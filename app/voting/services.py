@@ -12,6 +12,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 from sqlalchemy import delete, distinct, func, insert, select
 
+from app import clock
 from app.accounts.models import Person, RoleGrant, utcnow
 from app.deliberation.features import stage_allows
 from app.extensions import db
@@ -106,7 +107,7 @@ def open_poll(proposal, actor, *, closes_at: datetime, opens_at: datetime | None
         secret = stage == "villager_resolution"
     village = proposal.village
     rule = rule_for(electorate, village.rule_profile, proposal.matter_category)
-    people = electorate_people(village, electorate, opens_at.date())
+    people = electorate_people(village, electorate, clock.local_date(opens_at))
     if not people:
         raise VotingError(_("Nobody is registered in the body that votes in this stage."))
     poll = Poll(proposal_id=proposal.id, village_id=village.id, stage=stage, version_id=version.id,
@@ -122,7 +123,8 @@ def open_poll(proposal, actor, *, closes_at: datetime, opens_at: datetime | None
     db.session.flush()
     record_event("poll_opened", actor=actor, village_id=village.id, obj=poll, payload={
         "proposal_id": proposal.id, "stage": stage, "version_id": version.id, "electorate": electorate,
-        "secret": poll.secret, "opens_at": opens_at, "closes_at": closes_at, "rule": rule.to_dict(),
+        "secret": poll.secret, "opens_at": clock.isoformat(opens_at), "closes_at": clock.isoformat(closes_at),
+        "rule": rule.to_dict(),
         "roster": [{"person_id": p.id, "household_id": p.household_id, "gender": p.gender} for p in people],
     })
     notifications.poll_opened(poll)

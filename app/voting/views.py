@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
-from flask_babel import format_datetime, to_user_timezone, to_utc
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from app import clock
 from app.accounts.models import Person, utcnow
 from app.extensions import db
 from app.htmx import is_partial_request, render_page_or_partial
@@ -179,7 +179,11 @@ def open_poll(proposal_id: int):
         flash(_("Please give the closing time."), "error")
         return redirect(back)
     try:
-        poll = services.open_poll(proposal, current_user, closes_at=to_utc(form.closes_at.data),
+        opens_at = clock.from_local(form.opens_at.data) if form.opens_at.data else None
+        if opens_at is not None and opens_at <= utcnow():
+            opens_at = None  # a time already past means "now"
+        poll = services.open_poll(proposal, current_user, closes_at=clock.from_local(form.closes_at.data),
+                                  opens_at=opens_at,
                                   secret=form.secret.data, household_mode=form.household_mode.data)
     except services.VotingError as exc:
         db.session.rollback()
@@ -310,7 +314,7 @@ def meeting_minutes(poll_id: int):
 @bp.app_template_global()
 def format_dt(value) -> str:
     """A stored UTC time in the reader's time zone and language."""
-    return format_datetime(value, "short") if value else ""
+    return clock.format_time(value) if value else ""
 
 
 ELECTORATE_LABELS = {
@@ -335,8 +339,12 @@ def voting_section(proposal) -> dict:
     from app.deliberation.models import Proposal  # noqa: F401  (type only)
 
     polls = list(db.session.scalars(select(Poll).where(Poll.proposal_id == proposal.id).order_by(Poll.id.desc())))
-    now_local = to_user_timezone(default_closing(utcnow())).replace(tzinfo=None)
-    form = OpenPollForm(formdata=None, data={"closes_at": now_local,
+    from app.deliberation.engine import earliest_opening
+
+    opens = earliest_opening(proposal, proposal.stage)
+    local = lambda moment: clock.to_local(moment).replace(tzinfo=None, second=0, microsecond=0)  # noqa: E731
+    form = OpenPollForm(formdata=None, data={"opens_at": local(opens) if opens else None,
+                                             "closes_at": local(default_closing(opens or utcnow())),
                                              "secret": proposal.stage != "member_review"})
     return {"polls": polls, "open_form": form, "current": next((p for p in polls if p.stage == proposal.stage), None)}
 

@@ -1,10 +1,11 @@
 """The stage engine: every transition over every stage, guards and their messages."""
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from app.accounts.models import utcnow
+from app.clock import travel_to
 from app.deliberation import engine
 from app.deliberation.engine import TRANSITIONS, InvalidTransition
 from app.deliberation.models import ALL_STAGES, StageChange
@@ -172,14 +173,20 @@ def test_art24_matter_by_representatives_needs_an_authorisation(db, areas):
 
 
 def test_publicized_waits_for_notice_period_and_answers(db, areas):
+    """Posted at 02:27 on 2 December Beijing time (18:27 UTC the day before): seven days
+    counted from the next day end at 24:00 on 9 December, not 168 hours later."""
     proposal = make_proposal(stage="publicized")
-    proposal.stage_entered_at = utcnow() - timedelta(days=6)
+    proposal.stage_entered_at = datetime(2026, 12, 1, 18, 27, 20)
     areas.pending_objections = 1
-    problems = engine.blockers(proposal)
+    with travel_to(datetime(2026, 12, 9, 15, 59)):  # 23:59 on 9 December in Beijing
+        problems = engine.blockers(proposal)
     assert len(problems) == 2
-    proposal.stage_entered_at = utcnow() - timedelta(days=7, minutes=1)
+    assert "2026年12月9日24时" in problems[0] or "9 Dec 2026" in problems[0]
     areas.pending_objections = 0
-    assert engine.blockers(proposal) == []
+    with travel_to(datetime(2026, 12, 9, 15, 59)):
+        assert len(engine.blockers(proposal)) == 1
+    with travel_to(datetime(2026, 12, 9, 16, 0)):  # 00:00 on 10 December in Beijing
+        assert engine.blockers(proposal) == []
 
 
 def test_upheld_objection_sends_back_to_consensus(db, areas):
@@ -201,18 +208,18 @@ def test_implementation_needs_progress_and_final_report(db, areas):
 
 
 def test_notice_rules_for_opening_polls(db, areas):
+    """Announced on 1 December (10:00 Beijing): ten days are 2–11 December, so the vote may
+    open at 00:00 on 12 December Beijing time (16:00 UTC on the 11th), and the refusal says so."""
     proposal = make_proposal(stage="villager_resolution")
-    now = utcnow()
-    assert engine.notice_problems(proposal, "villager_resolution", now)
-    proposal.assembly_announced_at = now - timedelta(days=9)
-    assert any("10" in p for p in engine.notice_problems(proposal, "villager_resolution", now))
-    proposal.assembly_announced_at = now - timedelta(days=10)
-    assert engine.notice_problems(proposal, "villager_resolution", now) == []
+    assert engine.notice_problems(proposal, "villager_resolution", utcnow())
+    proposal.assembly_announced_at = datetime(2026, 12, 1, 2, 0)
+    problems = engine.notice_problems(proposal, "villager_resolution", datetime(2026, 12, 11, 15, 59))
+    assert any("10" in p and ("2026年12月12日 00:00" in p or "12 Dec 2026, 00:00" in p) for p in problems)
+    assert engine.notice_problems(proposal, "villager_resolution", datetime(2026, 12, 11, 16, 0)) == []
     review = make_proposal(stage="member_review")
-    review.party_plan_sent_at = now - timedelta(days=2, hours=23)
-    assert engine.notice_problems(review, "member_review", now)
-    review.party_plan_sent_at = now - timedelta(days=3)
-    assert engine.notice_problems(review, "member_review", now) == []
+    review.party_plan_sent_at = datetime(2026, 11, 30, 16, 30)  # 00:30 on 1 December in Beijing
+    assert engine.notice_problems(review, "member_review", datetime(2026, 12, 4, 15, 59))
+    assert engine.notice_problems(review, "member_review", datetime(2026, 12, 4, 16, 0)) == []
 
 
 def test_history_and_chain_after_a_full_run(db, areas):

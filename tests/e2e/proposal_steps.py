@@ -138,7 +138,7 @@ def record_date(page: Page, button: str, day: str) -> None:
 def open_poll(page: Page, path: str) -> str:
     """Open the vote of the proposal's current stage; returns the poll page's path."""
     page.goto(path)
-    page.get_by_role("button", name="现在开始表决").click()
+    page.get_by_role("button", name="开始表决").click()
     expect(flash(page)).to_contain_text("表决已开始")
     poll_path = re.sub(r"^https?://[^/]+", "", page.url)
     assert re.fullmatch(r"/polls/\d+", poll_path), poll_path

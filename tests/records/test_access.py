@@ -33,10 +33,10 @@ def _who(world, name):
 # (url template, who may, who may not)
 PAGES = [
     ("/api/v1/proposals/{posted}/record", ["villager", "overseer", "supervisor"], ["neighbour", "far_overseer"]),
-    ("/api/v1/proposals/{draft}/record", ["overseer"], ["villager", "committee", "neighbour", "far_overseer"]),
+    ("/api/v1/proposals/{draft}/record", ["overseer", "committee"], ["villager", "supervisor", "neighbour", "far_overseer"]),
     ("/api/v1/villages/{village}/proposals", ["villager", "overseer"], ["neighbour", "far_overseer"]),
     ("/proposals/{posted}/record.pdf", ["villager", "overseer"], ["neighbour", "far_overseer"]),
-    ("/proposals/{draft}/record.pdf", ["overseer"], ["villager", "neighbour", "far_overseer"]),
+    ("/proposals/{draft}/record.pdf", ["overseer", "committee"], ["villager", "supervisor", "neighbour", "far_overseer"]),
     ("/proposals/{posted}/publication", ["villager", "overseer"], ["neighbour", "far_overseer"]),
     ("/proposals/{posted}/forms/resolution", ["villager", "committee", "overseer"], ["neighbour", "far_overseer"]),
     ("/proposals/{draft}/forms/ballot", ["committee", "overseer"], ["villager", "neighbour", "far_overseer"]),

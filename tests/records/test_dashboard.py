@@ -53,9 +53,17 @@ def test_leaving_the_notice_board_early_is_flagged(proposal_in, no_other_areas):
 
 
 def test_a_full_notice_period_is_not_flagged(proposal_in, no_other_areas):
+    # Posted at 10:00 on 1 November (Beijing): seven days end at 24:00 on 8 November.
     p = proposal_in("draft")
-    _history(p, "publicized", "implementing", step=timedelta(days=7, minutes=1))
+    _history(p, "publicized", "implementing", start=datetime(2026, 11, 1, 2), step=timedelta(days=7, hours=14))
     assert "notice_short" not in _codes(p)
+
+
+def test_leaving_the_notice_board_one_minute_before_24_00_is_flagged(proposal_in, no_other_areas):
+    p = proposal_in("draft")
+    _history(p, "publicized", "implementing", start=datetime(2026, 11, 1, 2),
+             step=timedelta(days=7, hours=13, minutes=59))
+    assert "notice_short" in _codes(p)
 
 
 def test_a_villagers_assembly_announced_too_late_is_flagged(proposal_in, monkeypatch):
@@ -94,7 +102,11 @@ def test_a_party_plan_sent_late_is_flagged(proposal_in, monkeypatch):
                          "closes_at": "2026-11-10T18:00:00"})
     p.party_plan_sent_at = datetime(2026, 11, 9, 8)
     assert "party_plan_late" in _codes(p)
+    # The vote opens at 16:00 on 10 November in Beijing: the plan must be out by 6 November
+    # (7, 8 and 9 November are the three days); sent on the 7th it is one day late.
     p.party_plan_sent_at = datetime(2026, 11, 7, 8)
+    assert "party_plan_late" in _codes(p)
+    p.party_plan_sent_at = datetime(2026, 11, 6, 8)
     assert "party_plan_late" not in _codes(p)
 
 

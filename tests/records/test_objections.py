@@ -1,11 +1,12 @@
 """Objections during the notice period (决议公开) and their reply deadlines."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
-from app.accounts.models import utcnow
+from app import clock
+from app.clock import travel_to, utcnow
 from app.records import api, services
 from app.records.services import RecordsError
 
@@ -14,15 +15,19 @@ def test_objection_filed_during_the_notice_period_is_pending_and_due_after_the_r
     p = proposal_in("publicized")
     o = services.file_objection(p, cast.villager, "占用了我家的菜地")
     assert o.status == "pending"
-    assert o.reply_due_at - o.filed_at == timedelta(days=cast.village.rule_profile.objection_reply_days)
+    # Due at 24:00 Beijing time of the fifth day after the day it was filed.
+    assert o.reply_due_at == clock.period_end(o.filed_at, cast.village.rule_profile.objection_reply_days)
     assert api.pending_objection_count(p) == 1
     assert api.upheld_objection_count(p) == 0
 
 
 def test_objection_after_the_notice_period_is_refused(cast, proposal_in, db):
+    # Posted at 10:00 on 1 December Beijing time: objections until 24:00 on 8 December.
     p = proposal_in("publicized")
-    p.stage_entered_at = utcnow() - timedelta(days=cast.village.rule_profile.publicity_days, minutes=1)
-    with pytest.raises(RecordsError):
+    p.stage_entered_at = datetime(2026, 12, 1, 2)
+    with travel_to(datetime(2026, 12, 8, 15, 59)):
+        services.file_objection(p, cast.villager, "最后一分钟")
+    with travel_to(datetime(2026, 12, 8, 16, 0)), pytest.raises(RecordsError):
         services.file_objection(p, cast.villager, "太晚了")
 
 

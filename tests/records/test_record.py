@@ -114,7 +114,7 @@ def test_the_pdf_carries_the_chinese_text_of_the_record(full, cast, login_as):
     assert resp.status_code == 200 and resp.mimetype == "application/pdf"
     text = _pdf_text(resp.data)
     for expected in ("村务决策档案：修建村口文化广场", "广场占用了晒谷场", "另择晒谷场，异议不成立", "广场地面硬化完成",
-                     "赞成80", "达到法定人数", cast.village.name):
+                     "事项类别：其他村务", "决策主体：村民会议", cast.village.name):
         assert expected in text, expected
 
 
@@ -122,11 +122,15 @@ def test_the_village_list_as_csv(full, cast, login_as):
     resp = login_as(cast.overseer).get(f"/villages/{cast.village.id}/proposals.csv")
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
     rows = resp.get_data(as_text=True).lstrip("\ufeff").splitlines()
-    assert rows[0].startswith("id,title") and any("修建村口文化广场" in r for r in rows[1:])
+    assert rows[0].startswith("编号,标题,事项类别,决策主体,阶段") and any("修建村口文化广场" in r for r in rows[1:])
+    row = next(r for r in rows[1:] if "修建村口文化广场" in r)
+    # Words, not codes; Beijing time to the minute, not an ISO stamp.
+    assert "实施中" in row and "implementing" not in row and "T" not in row.split(",")[5]
 
 
-@pytest.mark.parametrize("form,needle", [("proposal", "提议表"), ("minutes", "占地补偿"), ("sign_in", "签到表"),
-                                         ("ballot", "赞成"), ("resolution", "赞成 80"), ("notice", "广场占用了晒谷场")])
+@pytest.mark.parametrize("form,needle", [("proposal", "提议表"), ("minutes", "议题协商"), ("sign_in", "签到表"),
+                                         ("ballot", "赞成"), ("resolution", "村民会议尚未表决"),
+                                         ("notice", "广场占用了晒谷场")])
 def test_the_paper_forms_are_printed_from_the_data(full, cast, login_as, form, needle):
     resp = login_as(cast.committee).get(f"/proposals/{full.id}/forms/{form}")
     assert resp.status_code == 200
