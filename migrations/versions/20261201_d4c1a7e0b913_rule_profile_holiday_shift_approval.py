@@ -1,7 +1,7 @@
 """rule profile: holiday shift of a period's last day, township approval
 
 Revision ID: d4c1a7e0b913
-Revises: 75652ff283c5
+Revises: 3b9d2e7c4a51
 Create Date: 2026-12-01 19:55:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'd4c1a7e0b913'
-down_revision = '75652ff283c5'
+down_revision = '3b9d2e7c4a51'
 branch_labels = None
 depends_on = None
 
