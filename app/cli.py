@@ -6,6 +6,7 @@ import sys
 import click
 from flask import Blueprint
 
+from app import clock
 from app.extensions import db
 
 bp = Blueprint("cli", __name__, cli_group=None)
@@ -97,4 +98,4 @@ def audit_checkpoint(sign: bool):
         click.echo("No checkpoint has been signed yet (run: flask --app wsgi audit checkpoint --sign).", err=True)
         sys.exit(1)
     click.echo(checkpoint_line(cp))
-    click.echo(f"seq={cp.seq} head={cp.head_hash} signed_at={cp.signed_at.isoformat()}Z public_key={cp.public_key}")
+    click.echo(f"seq={cp.seq} head={cp.head_hash} signed_at={clock.isoformat(cp.signed_at)} public_key={cp.public_key}")

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from flask import current_app
 from sqlalchemy import select
 
+from app import clock
 from app.accounts.models import utcnow
 from app.extensions import db
 from app.records.models import AuditCheckpoint, AuditHead
@@ -145,7 +146,7 @@ def checkpoint_dict(cp: AuditCheckpoint | None) -> dict | None:
     if cp is None:
         return None
     return {"seq": cp.seq, "head_hash": cp.head_hash,
-            "signed_at": cp.signed_at.replace(tzinfo=timezone.utc).isoformat(),
+            "signed_at": clock.isoformat(cp.signed_at),
             "signature": cp.signature, "public_key": cp.public_key, "line": checkpoint_line(cp)}
 
 

@@ -7,6 +7,7 @@ from flask import abort, render_template, url_for
 from markupsafe import Markup
 from sqlalchemy import select
 
+from app import clock
 from app.accounts.models import Village
 from app.extensions import db
 from app.records.permissions import BOARD_STAGES
@@ -30,8 +31,6 @@ def qr_svg(url: str) -> Markup:
 def checkpoint_for_display() -> dict | None:
     """The current checkpoint (app.records.checkpoints.current_checkpoint) as the
     partial records/_checkpoint.html shows it: text, QR code, time and public key."""
-    from flask_babel import format_datetime
-
     from app.records.checkpoints import checkpoint_line, current_checkpoint
 
     cp = current_checkpoint()
@@ -39,7 +38,7 @@ def checkpoint_for_display() -> dict | None:
         return None
     line = checkpoint_line(cp)
     return {"seq": cp.seq, "head_hash": cp.head_hash, "line": line, "public_key": cp.public_key,
-            "signed_at": format_datetime(cp.signed_at, "yyyy-MM-dd HH:mm"), "qr": qr_svg(line)}
+            "signed_at": clock.format_time(cp.signed_at), "qr": qr_svg(line)}
 
 
 def _board_item(village_id: int, proposal_id: int):
