@@ -10,6 +10,9 @@ from app.config import DevConfig, _instance_secret_key
 
 def create_app(config_class=DevConfig) -> Flask:
     app = Flask(__name__, template_folder="../templates", instance_relative_config=False)
+    from app.inputs import DbIdConverter
+
+    app.url_map.converters["int"] = DbIdConverter  # before any route: every <int:…> is a database id
     app.config.from_object(config_class)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key()
@@ -47,6 +50,11 @@ def create_app(config_class=DevConfig) -> Flask:
     app.register_blueprint(cli_bp)
     for blueprint in _area_blueprints():
         app.register_blueprint(blueprint)
+
+    from app.resilience import LastResort, wrap_views
+
+    wrap_views(app)
+    app.wsgi_app = LastResort(app.wsgi_app, app)
     return app
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from app.inputs import BaseForm as FlaskForm  # every text field refuses control characters
 from flask_wtf.file import FileField, MultipleFileField
 from wtforms.fields.choices import SelectChoice
 from wtforms import BooleanField, RadioField, StringField, TextAreaField

@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from app.inputs import BaseForm as FlaskForm  # every text field refuses control characters
+from app.inputs import DbIdField
 from wtforms import BooleanField, DateTimeLocalField, HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
@@ -37,11 +38,11 @@ class MeetingOpenForm(FlaskForm):
 
 
 class SignInForm(FlaskForm):
-    person_id = IntegerField(validators=[InputRequired()])
+    person_id = DbIdField(validators=[InputRequired()])
 
 
 class HallBallotForm(ChoiceForm):
-    person_id = IntegerField(validators=[InputRequired()])
+    person_id = DbIdField(validators=[InputRequired()])
 
 
 class MinutesForm(FlaskForm):
