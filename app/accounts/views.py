@@ -14,6 +14,7 @@ from app.accounts.forms import (
 from app.accounts.models import Person, Village
 from app.accounts.permissions import can_manage_people
 from app.extensions import db, limiter, login_manager
+from app.inputs import parse_id
 from app.main.views import safe_next
 from app.permissions import require
 
@@ -28,9 +29,10 @@ def init_login(app):
     @login_manager.user_loader
     def _load(user_id: str):
         pid, _sep, token = user_id.partition(":")
-        if not pid.isdigit() or not token:
+        ident = parse_id(pid)
+        if ident is None or not token:
             return None
-        person = db.session.get(Person, int(pid))
+        person = db.session.get(Person, ident)
         if person is None or person.session_token != token or not person.active:
             return None
         return person

@@ -7,7 +7,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.accounts.permissions import can_view_village
 from app.extensions import db
 from app.main.menu import Link, menu_provider
 from app.permissions import require
@@ -19,11 +18,13 @@ bp = Blueprint("records", __name__, cli_group=None)
 
 
 def load_proposal(proposal_id: int):
-    """The proposal, or 404 when it does not exist or its village is not the user's to see."""
+    """The proposal, or 404 when it does not exist or is not the user's to read (the same
+    permission as the proposal page: a draft is the committees' alone)."""
     from app.deliberation.models import Proposal
+    from app.deliberation.permissions import can_view_proposal
 
     proposal = db.session.get(Proposal, proposal_id)
-    if proposal is None or not can_view_village(current_user, proposal.village):
+    if proposal is None or not can_view_proposal(current_user, proposal):
         abort(404)
     return proposal
 

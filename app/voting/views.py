@@ -13,6 +13,7 @@ from sqlalchemy import select
 from app.accounts.models import Person, utcnow
 from app.extensions import db
 from app.htmx import is_partial_request, render_page_or_partial
+from app.loaders import in_village
 from app.main.menu import Link, menu_provider
 from app.permissions import require
 from app.voting import api, services
@@ -256,7 +257,7 @@ def meeting_open(poll_id: int):
 def meeting_sign_in(poll_id: int):
     poll = _meeting_action(poll_id)
     form = SignInForm()
-    person = db.session.get(Person, form.person_id.data or 0) if form.validate_on_submit() else None
+    person = in_village(Person, form.person_id.data, poll.village_id) if form.validate_on_submit() else None
     if person is None or poll.meeting is None:
         abort(400)
     try:
@@ -275,7 +276,7 @@ def meeting_ballot(poll_id: int):
     """The clerk enters an in-hall ballot for a signed-in attendee (channel recorded)."""
     poll = _meeting_action(poll_id)
     form = HallBallotForm()
-    person = db.session.get(Person, form.person_id.data or 0) if form.validate_on_submit() else None
+    person = in_village(Person, form.person_id.data, poll.village_id) if form.validate_on_submit() else None
     if person is None:
         abort(400)
     try:
