@@ -78,25 +78,25 @@ def test_the_generic_error_page_does_not_claim_nothing_was_lost(app):
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="a real PostgreSQL connection to cut")
 def test_a_connection_cut_by_postgresql_is_retried_once_for_a_page(committing_app, monkeypatch):
-    """Our own connection is terminated by the server (as in a restart): the next page
-    request meets the dead connection, and the retry gets a fresh one."""
+    """The server terminates our own pooled connections (as a restart does); the next
+    page request meets a dead connection, and its one retry gets a fresh one. Only this
+    test's own backends are terminated, never anyone else's."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
     monkeypatch.setattr(resilience, "RETRY_PAUSE_SECONDS", 0)
     client = committing_app.test_client()
     assert client.get("/board/1").status_code == 404
     with committing_app.app_context():
-        with _db.engine.connect() as probe:
-            pids = [row[0] for row in probe.execute(text(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                "AND application_name = '' AND usename = current_user AND client_port IS NOT NULL "
-                "AND pid IN (SELECT pid FROM pg_stat_activity WHERE state = 'idle')"))]
-        pooled = _db.engine.pool.checkedin()
-        assert pooled >= 1
-        own = []
-        for conn in [_db.engine.raw_connection() for _ in range(pooled)]:
-            own.append(conn.cursor().execute("SELECT pg_backend_pid()").fetchone()[0])
-            conn.close()
-        with _db.engine.connect() as killer:
+        engine = _db.engine
+        pooled = [engine.raw_connection() for _ in range(engine.pool.checkedin())]
+        own = [conn.cursor().execute("SELECT pg_backend_pid()").fetchone()[0] for conn in pooled]
+        for conn in pooled:
+            conn.close()  # back to the pool, still open
+        assert own
+        killer = create_engine(engine.url, poolclass=NullPool)
+        with killer.connect() as conn:
             for pid in own:
-                killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        del pids
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        killer.dispose()
     assert client.get("/board/1").status_code == 404  # answered, not 503: the retry reconnected
