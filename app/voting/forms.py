@@ -34,7 +34,8 @@ class CloseForm(FlaskForm):
 
 
 class MeetingOpenForm(FlaskForm):
-    place = StringField(_l("Place of the meeting"), validators=[Optional(), Length(max=120)])
+    place = StringField(_l("Place of the meeting"), validators=[Optional(), Length(max=120, message=_l(
+        "“Place of the meeting” can have at most %(max)d characters; this one has %(length)d."))])
 
 
 class SignInForm(FlaskForm):
@@ -46,7 +47,10 @@ class HallBallotForm(ChoiceForm):
 
 
 class MinutesForm(FlaskForm):
-    minutes = TextAreaField(_l("Minutes of the meeting"), validators=[DataRequired(), Length(max=20000)])
+    minutes = TextAreaField(_l("Minutes of the meeting"), validators=[
+        DataRequired(message=_l("Please write the minutes.")),
+        Length(max=20000, message=_l("“Minutes of the meeting” can have at most %(max)d characters; "
+                                     "this one has %(length)d."))])
 
 
 class ReceiptLookupForm(FlaskForm):
