@@ -35,6 +35,9 @@ def create_app(config_class=DevConfig) -> Flask:
     htmx.init_app(app)
     compress.init_app(app)
     login_manager.init_app(app)
+    from app import jobs
+
+    jobs.init_app(app)
     security.init_security_headers(app)
 
     from app import models_registry  # noqa: F401  (every table known to Alembic)

@@ -51,3 +51,17 @@ def audit_verify():
         sys.exit(1)
     click.echo(f"Audit chain intact: {report.checked} events checked; every objection, report, photo, "
                "filing and stage move matches its event.")
+
+
+@bp.cli.command("worker")
+@click.option("--workers", default=2, show_default=True, help="Jobs run at the same time.")
+def worker_command(workers: int):
+    """Run the job queue's worker (huey): CSV imports and the text-message outbox."""
+    from flask import current_app
+
+    from app import jobs
+
+    jobs.use_app(current_app._get_current_object())
+    consumer = jobs.huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
+    click.echo(f"Worker started ({workers} at a time, queue: {type(jobs.huey.storage).__name__}).")
+    consumer.run()

@@ -108,6 +108,9 @@ def build_world() -> World:
     w.completed = make_proposal("completed", village, chair)
     w.objects["suggestion"] = deliberation.file_suggestion(village, make_user(["villager"], village), title="修井",
                                                            body="井水浑浊。")
+    from app.accounts.imports import start_import
+
+    w.objects["import"] = start_import(village, chair, "姓名,手机号\n甲,13900009999\n".encode(), "a.csv")
     w.objects["note"] = notify(people["villager"], "poll_opened", "表决开始了", "/polls", send=False)
     _db.session.flush()
     return w
@@ -133,6 +136,8 @@ ROUTES = {
     "accounts.set_password": R(lambda w: "/password", get=SIGNED_IN, post=SIGNED_IN),
     "accounts.people": R(lambda w: f"/villages/{w.village.id}/people", get=PEOPLE_KEEPERS, post=PEOPLE_KEEPERS),
     "accounts.import_people": R(lambda w: f"/villages/{w.village.id}/people/import", post=PEOPLE_KEEPERS),
+    "accounts.import_progress": R(lambda w: f"/villages/{w.village.id}/people/imports/{w.objects['import'].id}",
+                                  get=PEOPLE_KEEPERS),
     "deliberation.proposal_list": R(lambda w: f"/villages/{w.village.id}/proposals", get=READERS),
     "deliberation.proposal_new": R(lambda w: f"/villages/{w.village.id}/proposals/new", get=COMMITTEE,
                                    post=COMMITTEE),
