@@ -24,7 +24,7 @@ from sqlalchemy import and_, delete, exists, insert, literal, select, update
 from app.accounts.models import (
     VILLAGE_ROLES, Household, PeopleImport, PeopleImportRow, Person, RoleGrant, Village, utcnow,
 )
-from app.database import write_transaction
+from app.database import read_transaction, write_transaction
 from app.extensions import db
 from app.records.audit import record_event
 
@@ -64,19 +64,19 @@ def _fail(import_id: int, errors: list) -> None:
 def run_import(import_id: int) -> None:
     from app.accounts.services import AccountError, check_csv_rows
 
-    record = db.session.get(PeopleImport, import_id)
-    if record is None or record.finished:
-        return
-    village_id, actor_id, raw = record.village_id, record.actor_id, record.content
-    db.session.rollback()
+    with read_transaction(db.session):
+        record = db.session.get(PeopleImport, import_id)
+        if record is None or record.finished:
+            return
+        village_id, actor_id, raw = record.village_id, record.actor_id, record.content
     with write_transaction(db.session):
         db.session.execute(update(PeopleImport).where(PeopleImport.id == import_id).values(status="checking"))
-    # 2. Check every row, reading only.
-    try:
-        rows, errors = check_csv_rows(raw or b"")
-    except AccountError as exc:
-        rows, errors = [], [(1, str(exc))]
-    db.session.rollback()
+    # 2. Check every row, reading only: a deferred transaction, never the write lock.
+    with read_transaction(db.session):
+        try:
+            rows, errors = check_csv_rows(raw or b"")
+        except AccountError as exc:
+            rows, errors = [], [(1, str(exc))]
     if errors:
         _fail(import_id, errors)
         return
@@ -95,16 +95,18 @@ def run_import(import_id: int) -> None:
                            "household": data.household, "gender": data.gender, "birth_date": data.birth_date,
                            "roles": roles, "session_token": secrets.token_hex(16)})
             digest.update(f"{line}|{data.name.strip()}|{data.phone}|{data.household}|{roles}\n".encode())
-        began = time.perf_counter()
         with write_transaction(db.session):
+            db.session.connection()  # takes the write lock (SQLite: BEGIN IMMEDIATE waits here)
+            began = time.perf_counter()
             db.session.execute(insert(PeopleImportRow), values)
             db.session.execute(update(PeopleImport).where(PeopleImport.id == import_id).values(
                 staged_rows=start + len(chunk)))
         log.info("import %s: staged %d rows in %.1f ms", import_id, len(chunk), (time.perf_counter() - began) * 1000)
     # 4. All of them, in one short transaction.
     try:
-        began = time.perf_counter()
         with write_transaction(db.session):
+            db.session.connection()
+            began = time.perf_counter()
             created = _make_real(import_id, village_id, actor_id, digest.hexdigest())
         log.info("import %s: %d people made real in %.1f ms", import_id, created, (time.perf_counter() - began) * 1000)
     except Exception as exc:  # e.g. a phone registered by hand meanwhile (unique)
