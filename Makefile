@@ -33,9 +33,11 @@ setup: $(VENV)/.installed catalogues fonts
 migrate: setup
 	$(FLASK) db upgrade
 
+# The job queue's worker runs beside the server and stops with it.
 run: migrate
 	$(FLASK) seed-demo --if-empty
-	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+	@$(FLASK) worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # pytest's exit code 5 means no test ran: that is a failure here, never a silent pass.
 define run_pytest

@@ -10,6 +10,9 @@ from app.config import DevConfig, _instance_secret_key
 
 def create_app(config_class=DevConfig) -> Flask:
     app = Flask(__name__, template_folder="../templates", instance_relative_config=False)
+    from app.inputs import DbIdConverter
+
+    app.url_map.converters["int"] = DbIdConverter  # before any route: every <int:…> is a database id
     app.config.from_object(config_class)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key()
@@ -32,6 +35,9 @@ def create_app(config_class=DevConfig) -> Flask:
     htmx.init_app(app)
     compress.init_app(app)
     login_manager.init_app(app)
+    from app import jobs
+
+    jobs.init_app(app)
     security.init_security_headers(app)
     clock.init_app(app)
 
@@ -49,6 +55,11 @@ def create_app(config_class=DevConfig) -> Flask:
     app.register_blueprint(cli_bp)
     for blueprint in _area_blueprints():
         app.register_blueprint(blueprint)
+
+    from app.resilience import LastResort, wrap_views
+
+    wrap_views(app)
+    app.wsgi_app = LastResort(app.wsgi_app, app)
     return app
 
 

@@ -99,3 +99,17 @@ def audit_checkpoint(sign: bool):
         sys.exit(1)
     click.echo(checkpoint_line(cp))
     click.echo(f"seq={cp.seq} head={cp.head_hash} signed_at={clock.isoformat(cp.signed_at)} public_key={cp.public_key}")
+
+
+@bp.cli.command("worker")
+@click.option("--workers", default=2, show_default=True, help="Jobs run at the same time.")
+def worker_command(workers: int):
+    """Run the job queue's worker (huey): CSV imports and the text-message outbox."""
+    from flask import current_app
+
+    from app import jobs
+
+    jobs.use_app(current_app._get_current_object())
+    consumer = jobs.huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
+    click.echo(f"Worker started ({workers} at a time, queue: {type(jobs.huey.storage).__name__}).")
+    consumer.run()

@@ -73,6 +73,12 @@ class Config:
     MESSAGE_BACKEND = os.environ.get("MESSAGE_BACKEND", "log")
     ONE_TIME_CODE_MINUTES = 15
 
+    # The job queue (huey): Redis at REDIS_URL, else instance/jobs.sqlite3; tests run jobs at once.
+    JOBS_IMMEDIATE = os.environ.get("JOBS_IMMEDIATE", "") == "1"
+    # A people import: at most this many bytes, staged this many rows per short transaction.
+    IMPORT_MAX_BYTES = 25 * 1024 * 1024
+    IMPORT_BATCH_ROWS = 250
+
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024  # a report's photos (each ≤ 5 MB, checked one by one)
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     # The Ed25519 key that signs the audit chain's checkpoints: in production the
@@ -103,3 +109,4 @@ class TestConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     MESSAGE_BACKEND = "memory"
     ARGON2_FAST = True  # cheap hashing parameters keep the suite fast
+    JOBS_IMMEDIATE = True

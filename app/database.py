@@ -17,12 +17,15 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 _force_write = contextvars.ContextVar("gongyi_force_write", default=False)
+_force_read = contextvars.ContextVar("gongyi_force_read", default=False)
 _READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def _wants_write_lock() -> bool:
     if _force_write.get():
         return True
+    if _force_read.get():
+        return False
     if has_request_context():
         return request.method not in _READ_METHODS
     return True  # CLI commands, tests, background jobs
@@ -62,3 +65,16 @@ def write_transaction(session):
         raise
     finally:
         _force_write.reset(token)
+
+
+@contextmanager
+def read_transaction(session):
+    """Run the block in a plain (deferred) transaction that never takes the write lock,
+    also outside a request (a job checking a whole file first); it is rolled back."""
+    session.rollback()
+    token = _force_read.set(True)
+    try:
+        yield session
+    finally:
+        session.rollback()
+        _force_read.reset(token)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from flask import Flask, current_app, has_request_context, request
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 LANG_COOKIE = "lang"
 
@@ -13,8 +14,11 @@ def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    if getattr(current_user, "is_authenticated", False) and current_user.language in languages:
-        return current_user.language
+    try:
+        if getattr(current_user, "is_authenticated", False) and current_user.language in languages:
+            return current_user.language
+    except SQLAlchemyError:
+        pass  # the database does not answer: the error page still speaks the cookie's language
     chosen = request.cookies.get(LANG_COOKIE)
     if chosen in languages:
         return chosen

@@ -231,3 +231,53 @@ class OneTimeCode(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
 
     person: Mapped[Person] = relationship()
+
+
+IMPORT_STATUSES = ("queued", "checking", "writing", "done", "failed")
+
+
+class PeopleImport(db.Model):
+    """One CSV import of villagers, done by the job queue: the web request only stores
+    the file; the job checks every row first, stages them in short batches, and makes
+    them all real (or none) in one short transaction at the end."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("village.id"), index=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    filename: Mapped[str] = mapped_column(db.String(200), default="")
+    content: Mapped[bytes | None] = mapped_column(db.LargeBinary)
+    status: Mapped[str] = mapped_column(db.String(10), default="queued")
+    total_rows: Mapped[int] = mapped_column(default=0)
+    staged_rows: Mapped[int] = mapped_column(default=0)
+    created_count: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[str | None] = mapped_column(db.Text)  # JSON [[line, message], …]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+    village: Mapped[Village] = relationship()
+    actor: Mapped[Person] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'checking', 'writing', 'done', 'failed')", name="status_values"),
+    )
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "failed")
+
+
+class PeopleImportRow(db.Model):
+    """A checked row of an import, staged until the import is made real in one go."""
+
+    __tablename__ = "people_import_row"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("people_import.id", ondelete="CASCADE"), index=True)
+    line: Mapped[int]
+    name: Mapped[str] = mapped_column(db.String(40))
+    phone: Mapped[str] = mapped_column(db.String(20))
+    household: Mapped[str | None] = mapped_column(db.String(20))
+    gender: Mapped[str | None] = mapped_column(db.String(1))
+    birth_date: Mapped[date | None]
+    roles: Mapped[str] = mapped_column(db.String(200))  # ",villager,party_member,"
+    session_token: Mapped[str] = mapped_column(db.String(32))

@@ -8,6 +8,9 @@ from flask_babel import lazy_gettext as _l
 from zxcvbn import zxcvbn
 
 MIN_LENGTH = 8
+# zxcvbn refuses (ValueError) passwords over 72 characters and gets slow well before;
+# a pass phrase of 128 characters is more than anyone types on a phone.
+MAX_LENGTH = 128
 
 # Passwords common in China that zxcvbn's (English-centred) lists rate too kindly.
 COMMON_CN = {
@@ -48,9 +51,12 @@ def password_problem(password: str, phone: str = "", name: str = "") -> str | No
     """Why this password may not be used, in the reader's language; None if it may."""
     if len(password) < MIN_LENGTH:
         return str(_l("The password must have at least %(n)d characters.", n=MIN_LENGTH))
+    if len(password) > MAX_LENGTH:
+        return str(_l("The password may have at most %(n)d characters.", n=MAX_LENGTH))
     lowered = password.lower()
     if lowered in COMMON_CN or (phone and phone in password):
         return str(_l("This password is too common or too easy to guess. Please choose another."))
-    if zxcvbn(password, user_inputs=[x for x in (phone, name) if x])["score"] < 2:
+    # zxcvbn itself stops at 72 characters; a longer (allowed) one is judged on its start.
+    if zxcvbn(password[:72], user_inputs=[x for x in (phone, name) if x])["score"] < 2:
         return str(_l("This password is too common or too easy to guess. Please choose another."))
     return None

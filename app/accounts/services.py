@@ -194,7 +194,7 @@ class PersonData:
     roles: list[str] = field(default_factory=lambda: ["villager"])
 
 
-def check_person_data(data: PersonData, seen_phones: set[str] | None = None) -> list[str]:
+def check_person_data(data: PersonData, seen_phones: set[str] | None = None, *, look_up: bool = True) -> list[str]:
     """What is wrong with one person's data, as messages for the committee member."""
     problems = []
     if not data.name.strip():
@@ -203,7 +203,8 @@ def check_person_data(data: PersonData, seen_phones: set[str] | None = None) -> 
         problems.append(_("the name is longer than 40 characters"))
     if not valid_phone(data.phone):
         problems.append(_("the phone number must be 11 digits starting with 1"))
-    elif find_person_by_phone(data.phone) is not None or (seen_phones is not None and data.phone in seen_phones):
+    elif (look_up and find_person_by_phone(data.phone) is not None) or (seen_phones is not None
+                                                                      and data.phone in seen_phones):
         problems.append(_("the phone number %(phone)s is already registered", phone=data.phone))
     if data.gender not in (None, "F", "M"):
         problems.append(_("gender must be F or M"))
@@ -261,25 +262,32 @@ class ImportResult:
     errors: list[tuple[int, str]]
 
 
-def import_people_csv(village: Village, raw: bytes, *, actor: Person) -> ImportResult:
-    """Register everyone in a CSV file, or nobody: every bad row is reported by its line
-    number and, if there is any, nothing is stored."""
+def check_csv_rows(raw: bytes) -> tuple[list[tuple[int, PersonData]], list[tuple[int, str]]]:
+    """Read and check every row of a people CSV without writing anything: the rows, or
+    every problem by line number. Phones already registered are read once, not per row.
+
+    :raises AccountError: when the file is not text."""
+    from app.inputs import has_control_chars
+
     text = _decode(raw)
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader)
     except StopIteration:
-        return ImportResult([], [(1, _("The file is empty."))])
+        return [], [(1, _("The file is empty."))]
     columns = [CSV_HEADER_ALIASES.get(h.strip(), h.strip().lower()) for h in header]
     missing = [c for c in ("name", "phone") if c not in columns]
     if missing:
-        return ImportResult([], [(1, _("The first line must name the columns; missing: %(cols)s",
-                                       cols=", ".join(missing)))])
+        return [], [(1, _("The first line must name the columns; missing: %(cols)s", cols=", ".join(missing)))]
+    registered = set(db.session.scalars(select(Person.phone)))
     rows: list[tuple[int, PersonData]] = []
     errors: list[tuple[int, str]] = []
     seen: set[str] = set()
     for line_no, values in enumerate(reader, start=2):
         if not any(v.strip() for v in values):
+            continue
+        if any(has_control_chars(v) for v in values):
+            errors.append((line_no, _("the line contains invisible control characters (such as NUL)")))
             continue
         row = dict(zip(columns, (v.strip() for v in values)))
         problems = []
@@ -295,16 +303,25 @@ def import_people_csv(village: Village, raw: bytes, *, actor: Person) -> ImportR
         data = PersonData(name=row.get("name", ""), phone=normalise_phone(row.get("phone")),
                           household=row.get("household") or None, gender=gender, birth_date=birth,
                           roles=roles or ["villager"])
-        problems += check_person_data(data, seen)
+        if data.household and len(data.household) > 20:
+            problems.append(_("the household number is longer than 20 characters"))
+        problems += check_person_data(data, seen | registered, look_up=False)
         seen.add(data.phone)
         if problems:
             errors.append((line_no, "; ".join(problems)))
         else:
             rows.append((line_no, data))
+    if not errors and not rows:
+        errors.append((2, _("The file has no people in it.")))
+    return rows, errors
+
+
+def import_people_csv(village: Village, raw: bytes, *, actor: Person) -> ImportResult:
+    """Register everyone in a CSV file at once, or nobody (small files, the demo; the
+    web page imports through the job queue, app/accounts/imports.py)."""
+    rows, errors = check_csv_rows(raw)
     if errors:
         return ImportResult([], errors)
-    if not rows:
-        return ImportResult([], [(2, _("The file has no people in it."))])
     created = [register_person(village, data, actor=actor) for _line, data in rows]
     record_event("people.imported", actor=actor, village_id=village.id, payload={"count": len(created)})
     return ImportResult(created, [])

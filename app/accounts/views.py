@@ -1,19 +1,24 @@
 """Sign-in, sign-out, one-time codes, passwords, and the village's register of people."""
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from app.accounts import services
+from app.accounts import imports, services
 from app.accounts.forms import (
     ROLE_LABELS, CodeLoginForm, ImportPeopleForm, LoginForm, RegisterPersonForm, RequestCodeForm,
     SetPasswordForm,
 )
-from app.accounts.models import Person, Village
+from app.accounts.models import PeopleImport, Person, Village
 from app.accounts.permissions import can_manage_people
 from app.extensions import db, limiter, login_manager
+from app.htmx import render_page_or_partial
+from app.loaders import in_village_or_404
+from app.inputs import parse_id
 from app.main.views import safe_next
 from app.permissions import require
 
@@ -28,9 +33,10 @@ def init_login(app):
     @login_manager.user_loader
     def _load(user_id: str):
         pid, _sep, token = user_id.partition(":")
-        if not pid.isdigit() or not token:
+        ident = parse_id(pid)
+        if ident is None or not token:
             return None
-        person = db.session.get(Person, int(pid))
+        person = db.session.get(Person, ident)
         if person is None or person.session_token != token or not person.active:
             return None
         return person
@@ -146,11 +152,13 @@ def people(village_id: int):
             flash(_("%(name)s is registered. They can sign in with a code sent to %(phone)s.",
                     name=person.name, phone=person.phone), "info")
             return redirect(url_for("accounts.people", village_id=village.id))
+    recent_imports = db.session.scalars(select(PeopleImport).where(PeopleImport.village_id == village.id)
+                                        .order_by(PeopleImport.id.desc()).limit(5)).all()
     people_list = db.session.scalars(
         select(Person).where(Person.village_id == village.id).order_by(Person.household_id, Person.id)
     ).all()
     return render_template("accounts/people.html", village=village, form=form, people=people_list,
-                           import_form=ImportPeopleForm()), (400 if form.errors else 200)
+                           import_form=ImportPeopleForm(), recent_imports=recent_imports), (400 if form.errors else 200)
 
 
 @bp.route("/villages/<int:village_id>/people/import", methods=["POST"])
@@ -161,20 +169,28 @@ def import_people(village_id: int):
     form = ImportPeopleForm()
     errors: list[tuple[int, str]] = []
     if form.validate_on_submit():
+        upload = form.file.data
         try:
-            result = services.import_people_csv(village, form.file.data.read(), actor=current_user)
+            record = imports.start_import(village, current_user, upload.read(), upload.filename or "")
         except services.AccountError as exc:
-            errors = [(1, str(exc))]
+            errors = [(0, str(exc))]
         else:
-            errors = result.errors
-            if not errors:
-                db.session.commit()
-                flash(_("%(n)d people were registered.", n=len(result.created)), "info")
-                return redirect(url_for("accounts.people", village_id=village.id))
-            db.session.rollback()
+            db.session.commit()  # the file is stored; the worker checks and writes it
+            imports.enqueue(record)
+            return redirect(url_for("accounts.import_progress", village_id=village.id, import_id=record.id))
     else:
         errors = [(0, e) for e in form.file.errors]
     return render_template("accounts/import_errors.html", village=village, errors=errors, import_form=form), 400
 
 
 from app.accounts import views_rules  # noqa: E402,F401  (routes on the same blueprint)
+@bp.get("/villages/<int:village_id>/people/imports/<int:import_id>")
+@login_required
+def import_progress(village_id: int, import_id: int):
+    """How far an import is: the committee can leave this page and come back."""
+    village = _village_or_404(village_id)
+    require(can_manage_people(current_user, village))
+    record = in_village_or_404(PeopleImport, import_id, village.id)
+    errors = json.loads(record.errors) if record.errors else []
+    return render_page_or_partial("accounts/import_progress.html", "accounts/_import_progress.html",
+                                  village=village, record=record, errors=errors, import_form=ImportPeopleForm())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.accounts.permissions import has_village_role, is_member_of, is_overseer_of
 from app.deliberation.features import stage_allows
+from app.deliberation.permissions import can_view_proposal
 from app.permissions import permission
 
 from app.consultation.models import THREADS
@@ -15,8 +16,8 @@ def _committee(user, proposal) -> bool:
 
 @permission
 def can_view_consultation(user, proposal) -> bool:
-    """The village's own people read the threads; so do the township's overseers."""
-    return is_member_of(user, proposal.village) or is_overseer_of(user, proposal.village)
+    """Exactly who may read the proposal (a draft is the committees' working paper)."""
+    return can_view_proposal(user, proposal)
 
 
 @permission

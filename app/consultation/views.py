@@ -20,6 +20,7 @@ from app.consultation.models import THREADS, Amendment, Disagreement, Post
 from app.deliberation.models import Proposal
 from app.extensions import db
 from app.htmx import is_partial_request, render_page_or_partial
+from app.loaders import in_proposal, in_village
 from app.permissions import require
 
 bp = Blueprint("consultation", __name__)
@@ -110,7 +111,10 @@ def add_post(proposal_id: int, kind: str):
         return _render_thread(proposal, kind, form=form, status=400)
     on_behalf = None
     if form.on_behalf_of.data:
-        on_behalf = db.session.get(Person, int(form.on_behalf_of.data)) if form.on_behalf_of.data.isdigit() else None
+        on_behalf = in_village(Person, form.on_behalf_of.data, proposal.village_id)
+        if on_behalf is None:
+            form.on_behalf_of.errors = [_("This person is not a villager of this village. Please choose from the list.")]
+            return _render_thread(proposal, kind, form=form, status=400)
     try:
         post = services.add_post(proposal, current_user, thread=kind, stance=form.stance.data, body=form.body.data,
                                  on_behalf_of=on_behalf)
@@ -239,8 +243,10 @@ def propose_amendment(proposal_id: int):
     form = AmendmentForm()
     if form.validate():
         item = None
-        if (form.disagreement_id.data or "").isdigit():
-            item = db.session.get(Disagreement, int(form.disagreement_id.data))
+        if form.disagreement_id.data:
+            item = in_proposal(Disagreement, form.disagreement_id.data, proposal.id)
+            if item is None:
+                abort(404)
         try:
             services.propose_amendment(proposal, current_user, body=form.body.data, note=form.note.data,
                                        disagreement=item)

@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from app.inputs import BaseForm as FlaskForm  # every text field refuses control characters
 from wtforms import DateField, DateTimeLocalField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
@@ -39,7 +39,20 @@ class DeadlineForm(FlaskForm):
 
 
 class NoticeForm(FlaskForm):
-    when = DateField(_l("Date (leave empty for today)"), validators=[Optional()])
+    """A notice that happened: today, or an earlier day with the paper notice documenting it."""
+    when = DateField(_l("Date (leave empty for today)"), validators=[Optional()],
+                     invalid_value_message=_l("Please give the date like 2026-12-01."))
+    paper_note = StringField(_l("Paper notice (only for a date before today: where it was posted, who signed)"),
+                             validators=[Optional(), Length(max=300, message=_l(
+                                 "“Paper notice” can have at most %(max)d characters."))])
+
+
+class NoticeCorrectionForm(NoticeForm):
+    kind = HiddenField(validators=[DataRequired()])
+    reason = TextAreaField(_l("Why the recorded date is wrong"),
+                           validators=[DataRequired(message=_l("Please write why the date is corrected.")),
+                                       Length(max=1000, message=_l("“Reason” can have at most %(max)d characters."))],
+                           render_kw={"rows": 2})
 
 
 class SuggestionForm(FlaskForm):

@@ -163,3 +163,41 @@ class Authorisation(db.Model):
     def covers(self, matter_category: str, day: date) -> bool:
         return (self.matter_category == matter_category and self.granted_on <= day
                 and (self.valid_until is None or day <= self.valid_until))
+
+
+NOTICE_FACTS = ("assembly_announced", "party_plan_sent")
+
+
+class NoticeFact(db.Model):
+    """A notice that happened (公告, 党员审议方案送达), recorded once: the moment it was
+    recorded, or an earlier day when a paper notice is documented; a correction is a new
+    row that names the row it corrects and why. The township sees both kinds."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"), index=True)
+    kind: Mapped[str] = mapped_column(db.String(30))
+    happened_at: Mapped[datetime]
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    paper_note: Mapped[str | None] = mapped_column(db.String(300))
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("notice_fact.id"))
+    reason: Mapped[str | None] = mapped_column(db.String(1000))
+
+    proposal: Mapped[Proposal] = relationship()
+    recorded_by: Mapped[Person] = relationship()
+    corrects: Mapped["NoticeFact | None"] = relationship(remote_side=[id])
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('assembly_announced', 'party_plan_sent')", name="kind_values"),
+    )
+
+    @property
+    def backdated(self) -> bool:
+        return self.paper_note is not None
+
+
+def notice_facts(proposal: Proposal, kind: str | None = None) -> list[NoticeFact]:
+    query = select(NoticeFact).where(NoticeFact.proposal_id == proposal.id).order_by(NoticeFact.id)
+    if kind:
+        query = query.where(NoticeFact.kind == kind)
+    return list(db.session.scalars(query))

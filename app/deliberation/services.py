@@ -2,7 +2,8 @@
 which only the engine makes). Services flush, never commit."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
+
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -12,7 +13,7 @@ from app.accounts.models import Person, RoleGrant, Village, utcnow
 from app.deliberation import engine
 from app.deliberation.matters import BODIES, matter
 from app.deliberation.models import (
-    Authorisation, Proposal, ProposalVersion, Suggestion, SuggestionSignature,
+    Authorisation, NoticeFact, Proposal, ProposalVersion, Suggestion, SuggestionSignature, notice_facts,
 )
 from app.extensions import db
 from app.records.audit import record_event
@@ -83,6 +84,8 @@ def edit_draft(proposal: Proposal, actor: Person, *, title: str, body: str, note
         raise DeliberationError(_("Only a draft can be edited. Changes later in the process are made by amendment."))
     title, body = _check_text(title, body)
     _check_category(matter_category, deciding_body)
+    if authorisation is not None and authorisation.village_id != proposal.village_id:
+        raise DeliberationError(_("This is not an authorisation of this village."))
     changed_meta = (proposal.matter_category, proposal.deciding_body, proposal.authorisation_id) != (
         matter_category or None, deciding_body, authorisation.id if authorisation else None)
     proposal.matter_category = matter_category or None
@@ -128,33 +131,113 @@ def close_topic_consultation(proposal: Proposal, actor: Person) -> None:
                      obj=proposal)
 
 
-def _past_or_now(when: datetime | None) -> datetime:
+PAPER_NOTE_MAX = 300
+CORRECTION_REASON_MAX = 1000
+_FACT_COLUMN = {"assembly_announced": "assembly_announced_at", "party_plan_sent": "party_plan_sent_at"}
+_FACT_STAGES = {"assembly_announced": ("consensus_consultation", "villager_resolution"),
+                "party_plan_sent": ("committee_deliberation", "member_review")}
+
+
+class FactDateError(DeliberationError):
+    """A fact's date the proposal's history or the clock does not allow; `field` names
+    the form field the message belongs to."""
+
+    def __init__(self, message: str, field: str = "when"):
+        super().__init__(message)
+        self.field = field
+
+
+def _fact_moment(proposal: Proposal, day: date | None, paper_note: str | None) -> tuple[datetime, str | None]:
+    """The moment a notice happened: the moment it is recorded, unless an earlier day is
+    given with the paper notice that documents it. Never before the proposal existed,
+    never in the future (days are Beijing calendar days).
+
+    :raises FactDateError: naming the field and the allowed range."""
     now = utcnow()
-    if when is None:
-        return now
-    if when > now:
-        raise DeliberationError(_("The date cannot be in the future."))
-    return when
+    note = (paper_note or "").strip() or None
+    if note is not None and len(note) > PAPER_NOTE_MAX:
+        raise FactDateError(_("“Paper notice” can have at most %(n)d characters.", n=PAPER_NOTE_MAX), "paper_note")
+    today = clock.local_date(now)
+    if isinstance(day, datetime):
+        day = clock.local_date(day)
+    if day is None or day == today:
+        return now, None
+    if day > today:
+        raise FactDateError(_("The date cannot be in the future (today is %(day)s).", day=clock.format_day(today)))
+    created = proposal.created_at or now
+    if day < clock.local_date(created):
+        raise FactDateError(_("The date cannot be before the proposal was written (%(day)s).",
+                              day=clock.format_day(clock.local_date(created))))
+    if note is None:
+        raise FactDateError(_("A date before today needs the paper notice that shows it (where it was posted, "
+                              "who signed for it)."), "paper_note")
+    # Noon of that Beijing day: the day is what the notice periods count.
+    noon = clock.from_local(datetime.combine(day, time(12, 0)))
+    return max(noon, created), note
 
 
-def announce_assembly(proposal: Proposal, actor: Person, announced_at: datetime | None = None) -> None:
-    """Record when the villagers' vote (assembly) was announced (公告), e.g. on the notice board."""
-    if proposal.stage not in ("consensus_consultation", "villager_resolution"):
+def _record_notice(proposal: Proposal, actor: Person, kind: str, when: date | None,
+                   paper_note: str | None) -> NoticeFact:
+    column = _FACT_COLUMN[kind]
+    if getattr(proposal, column) is not None:
+        raise FactDateError(_("This is already recorded (%(day)s). A wrong date is corrected with a reason, "
+                              "which the township sees.", day=clock.format_day(getattr(proposal, column))))
+    happened, note = _fact_moment(proposal, when, paper_note)
+    fact = NoticeFact(proposal=proposal, kind=kind, happened_at=happened, recorded_by=actor, paper_note=note)
+    db.session.add(fact)
+    setattr(proposal, column, happened)
+    db.session.flush()
+    record_event(f"proposal.{kind}", actor=actor, village_id=proposal.village_id, obj=proposal,
+                 payload={"at": clock.isoformat(happened), "recorded_at": clock.isoformat(fact.recorded_at),
+                          "paper_note": note, "fact_id": fact.id})
+    return fact
+
+
+def correct_notice(proposal: Proposal, actor: Person, kind: str, when: date | None, *, reason: str,
+                   paper_note: str | None = None) -> NoticeFact:
+    """A wrong notice date is corrected by a new fact that names the old one and why;
+    the old row stays, the township's dashboard shows the correction."""
+    if kind not in _FACT_COLUMN:
+        raise DeliberationError(_("There is no such notice."))
+    if proposal.stage not in _FACT_STAGES[kind]:
+        raise DeliberationError(_("This notice cannot be corrected in this stage."))
+    previous = next(iter(reversed([f for f in notice_facts(proposal, kind)])), None)
+    if previous is None or getattr(proposal, _FACT_COLUMN[kind]) is None:
+        raise DeliberationError(_("There is nothing to correct yet: record the notice first."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise FactDateError(_("Please write why the date is corrected."), "reason")
+    if len(reason) > CORRECTION_REASON_MAX:
+        raise FactDateError(_("“Reason” can have at most %(n)d characters.", n=CORRECTION_REASON_MAX), "reason")
+    happened, note = _fact_moment(proposal, when, paper_note)
+    fact = NoticeFact(proposal=proposal, kind=kind, happened_at=happened, recorded_by=actor, paper_note=note,
+                      corrects=previous, reason=reason)
+    db.session.add(fact)
+    setattr(proposal, _FACT_COLUMN[kind], happened)
+    db.session.flush()
+    record_event(f"proposal.{kind}_corrected", actor=actor, village_id=proposal.village_id, obj=proposal,
+                 payload={"at": clock.isoformat(happened), "was": clock.isoformat(previous.happened_at),
+                          "reason": reason, "paper_note": note, "fact_id": fact.id, "corrects": previous.id})
+    return fact
+
+
+def announce_assembly(proposal: Proposal, actor: Person, announced_on: date | None = None, *,
+                      paper_note: str | None = None) -> NoticeFact:
+    """Record that the villagers' vote (assembly) was announced (公告), once.
+
+    :raises FactDateError: a date before the proposal, in the future, earlier than today
+        without a paper notice, or a second announcement."""
+    if proposal.stage not in _FACT_STAGES["assembly_announced"]:
         raise DeliberationError(_("The villagers' vote is announced during the consensus consultation."))
-    proposal.assembly_announced_at = _past_or_now(announced_at)
-    db.session.flush()
-    record_event("proposal.assembly_announced", actor=actor, village_id=proposal.village_id, obj=proposal,
-                 payload={"announced_at": clock.isoformat(proposal.assembly_announced_at)})
+    return _record_notice(proposal, actor, "assembly_announced", announced_on, paper_note)
 
 
-def send_party_plan(proposal: Proposal, actor: Person, sent_at: datetime | None = None) -> None:
-    """Record that the plan was given to the Party members before their review."""
-    if proposal.stage not in ("committee_deliberation", "member_review"):
+def send_party_plan(proposal: Proposal, actor: Person, sent_on: date | None = None, *,
+                    paper_note: str | None = None) -> NoticeFact:
+    """Record that the plan was given to the Party members before their review, once."""
+    if proposal.stage not in _FACT_STAGES["party_plan_sent"]:
         raise DeliberationError(_("The plan goes to the Party members around the committees' deliberation."))
-    proposal.party_plan_sent_at = _past_or_now(sent_at)
-    db.session.flush()
-    record_event("proposal.party_plan_sent", actor=actor, village_id=proposal.village_id, obj=proposal,
-                 payload={"sent_at": clock.isoformat(proposal.party_plan_sent_at)})
+    return _record_notice(proposal, actor, "party_plan_sent", sent_on, paper_note)
 
 
 def record_authorisation(village: Village, actor: Person, *, matter_category: str, granted_on: date,

@@ -2,8 +2,6 @@
 versions and their differences, and the committee's pages to draft and move proposals."""
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -16,14 +14,17 @@ from app.accounts.models import Village
 from app.deliberation import engine, hooks, services
 from app.deliberation.diff import diff_texts, has_changes
 from app.deliberation.matters import BODY_LABELS, matter_label
-from app.deliberation.forms import ConfirmForm, DeadlineForm, NoticeForm, ProposalForm, TransitionForm
-from app.deliberation.models import ALL_STAGES, STAGES, Authorisation, Proposal
+from app.deliberation.forms import (
+    ConfirmForm, DeadlineForm, NoticeCorrectionForm, NoticeForm, ProposalForm, TransitionForm,
+)
+from app.deliberation.models import ALL_STAGES, STAGES, Authorisation, Proposal, notice_facts
 from app.deliberation.permissions import (
     can_create_proposal, can_edit_proposal, can_manage_proposal, can_view_proposal, can_view_proposals,
 )
 from app.deliberation.stages import STAGE_EXPLANATIONS, STAGE_ICONS, STAGE_LABELS
 from app.extensions import db
 from app.htmx import render_page_or_partial
+from app.loaders import in_village
 from app.main.menu import Link, menu_provider
 from app.permissions import require
 
@@ -85,6 +86,21 @@ def _authorisation_choices(village_id: int):
     return [("", _("None"))] + [(str(a.id), f"{a.granted_on} · {a.reference}") for a in auths]
 
 
+def _authorisation_or_error(form, village_id: int):
+    """The chosen authorisation of this village, None when none is chosen, or False
+    (with a field message) when the id is not one of this village's authorisations."""
+    raw = form.authorisation_id.data
+    if not raw:
+        return None
+    auth = in_village(Authorisation, raw, village_id)
+    if auth is None:
+        message = _("This is not an authorisation of this village. Please choose one from the list.")
+        if message not in form.authorisation_id.errors:
+            form.authorisation_id.errors = [*form.authorisation_id.errors, message]
+        return False
+    return auth
+
+
 @bp.get("/villages/<int:village_id>/proposals")
 @login_required
 def proposal_list(village_id: int):
@@ -111,15 +127,16 @@ def proposal_new(village_id: int):
     require(can_create_proposal(current_user, village))
     form = ProposalForm()
     form.authorisation_id.choices = _authorisation_choices(village.id)
-    if form.validate_on_submit():
+    if form.validate_on_submit() and _authorisation_or_error(form, village.id) is not False:
+        auth = _authorisation_or_error(form, village.id)
         try:
             proposal = services.create_proposal(village, current_user, title=form.title.data, body=form.body.data,
                                                 matter_category=form.matter_category.data,
                                                 deciding_body=form.deciding_body.data)
-            if form.authorisation_id.data:
+            if auth is not None:
                 services.edit_draft(proposal, current_user, title=form.title.data, body=form.body.data, note=None,
                                     matter_category=form.matter_category.data, deciding_body=form.deciding_body.data,
-                                    authorisation=db.session.get(Authorisation, int(form.authorisation_id.data)))
+                                    authorisation=auth)
         except services.DeliberationError as exc:
             db.session.rollback()
             form.title.errors.append(str(exc))
@@ -141,12 +158,8 @@ def proposal_edit(proposal_id: int):
     if request.method == "GET":
         form.body.data = proposal.body
         form.authorisation_id.data = str(proposal.authorisation_id or "")
-    if form.validate_on_submit():
-        auth = None
-        if form.authorisation_id.data:
-            auth = db.session.get(Authorisation, int(form.authorisation_id.data))
-            if auth is None or auth.village_id != proposal.village_id:
-                abort(400)
+    if form.validate_on_submit() and _authorisation_or_error(form, proposal.village_id) is not False:
+        auth = _authorisation_or_error(form, proposal.village_id)
         try:
             services.edit_draft(proposal, current_user, title=form.title.data, body=form.body.data,
                                 note=form.note.data, matter_category=form.matter_category.data,
@@ -182,7 +195,7 @@ def _timeline(proposal: Proposal):
 def _render_detail(proposal: Proposal, **forms):
     """The proposal page; a refused move passes its form back so the reason typed stays."""
     context = {"transition_form": TransitionForm(), "deadline_form": DeadlineForm(), "notice_form": NoticeForm(),
-               **forms}
+               "correction_form": NoticeCorrectionForm(formdata=None), "notice_facts": notice_facts(proposal), **forms}
     return render_template("deliberation/proposal_detail.html", proposal=proposal, timeline=_timeline(proposal),
                            blockers=engine.blockers(proposal), next_step=engine.next_step(proposal),
                            next_stage_needs=engine.next_stage_needs(proposal),
@@ -235,11 +248,6 @@ def _done_or_error(proposal: Proposal, action, message: str):
     return redirect(url_for("deliberation.proposal_detail", proposal_id=proposal.id))
 
 
-def _at_start_of(day) -> datetime | None:
-    """A date typed on the page is a local (Beijing) day."""
-    return clock.moment_of_day(day) if day else None
-
-
 @bp.post("/proposals/<int:proposal_id>/close-topic")
 @login_required
 def proposal_close_topic(proposal_id: int):
@@ -255,16 +263,34 @@ def proposal_close_topic(proposal_id: int):
                           _("The topic consultation is closed."))
 
 
+def _record_notice_fact(proposal: Proposal, form, action, message: str):
+    """A notice (or its correction) is a fact the service dates; a refusal is shown on
+    the field it concerns, with what was typed."""
+    if form.validate_on_submit():
+        try:
+            action()
+        except services.FactDateError as exc:
+            db.session.rollback()
+            getattr(form, exc.field, form.when).errors = [str(exc)]
+        except services.DeliberationError as exc:
+            db.session.rollback()
+            form.when.errors = [str(exc)]
+        else:
+            db.session.commit()
+            flash(message, "info")
+            return redirect(url_for("deliberation.proposal_detail", proposal_id=proposal.id))
+    name = "correction_form" if isinstance(form, NoticeCorrectionForm) else "notice_form"
+    return _render_detail(proposal, **{name: form}), 400
+
+
 @bp.post("/proposals/<int:proposal_id>/announce")
 @login_required
 def proposal_announce(proposal_id: int):
     proposal = _manage(proposal_id)
     form = NoticeForm()
-    if not form.validate_on_submit():
-        abort(400)
-    return _done_or_error(proposal, lambda: services.announce_assembly(proposal, current_user,
-                                                                       _at_start_of(form.when.data)),
-                          _("The announcement of the villagers' vote is recorded."))
+    return _record_notice_fact(proposal, form, lambda: services.announce_assembly(
+        proposal, current_user, form.when.data, paper_note=form.paper_note.data),
+        _("The announcement of the villagers' vote is recorded."))
 
 
 @bp.post("/proposals/<int:proposal_id>/party-plan")
@@ -272,11 +298,20 @@ def proposal_announce(proposal_id: int):
 def proposal_party_plan(proposal_id: int):
     proposal = _manage(proposal_id)
     form = NoticeForm()
-    if not form.validate_on_submit():
-        abort(400)
-    return _done_or_error(proposal, lambda: services.send_party_plan(proposal, current_user,
-                                                                     _at_start_of(form.when.data)),
-                          _("Sending the plan to the Party members is recorded."))
+    return _record_notice_fact(proposal, form, lambda: services.send_party_plan(
+        proposal, current_user, form.when.data, paper_note=form.paper_note.data),
+        _("Sending the plan to the Party members is recorded."))
+
+
+@bp.post("/proposals/<int:proposal_id>/notice-correction")
+@login_required
+def proposal_notice_correction(proposal_id: int):
+    """A recorded notice date is corrected by a new fact with its reason (the township sees it)."""
+    proposal = _manage(proposal_id)
+    form = NoticeCorrectionForm()
+    return _record_notice_fact(proposal, form, lambda: services.correct_notice(
+        proposal, current_user, form.kind.data, form.when.data, reason=form.reason.data,
+        paper_note=form.paper_note.data), _("The correction is recorded; the township sees it."))
 
 
 @bp.post("/proposals/<int:proposal_id>/deadline")

@@ -116,7 +116,8 @@ ERRORS = {
     405: (_l("Not allowed"), _l("This page cannot be used that way.")),
     413: (_l("Too large"), _l("The file or text you sent is too large.")),
     429: (_l("Too many tries"), _l("Too many attempts in a short time. Please wait a few minutes and try again.")),
-    500: (_l("Something went wrong"), _l("Something went wrong on our side. Nothing you entered was lost; please try again.")),
+    500: (_l("Something went wrong"), _l("Something went wrong on our side. What you just did may not have been "
+                                         "saved: please go back, check and try again.")),
 }
 
 
@@ -129,6 +130,23 @@ def render_error(code: int, message: str | None = None):
 def init_errors(app):
     for code in ERRORS:
         app.register_error_handler(code, lambda e, c=code: render_error(c))
+
+    def _refuse_unreadable_input():
+        # Invalid UTF-8 or control characters in the address: refused before any view,
+        # on every database (form fields are checked, with their label, by BaseForm).
+        from app.inputs import request_problem
+
+        problem = request_problem()
+        if problem:
+            return render_error(400, problem)
+
+    # First of all before-request hooks: the CSRF check would parse the body before us.
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_unreadable_input)
+
+    from app.resilience import DB_UNAVAILABLE, render_unavailable
+
+    for exc_class in DB_UNAVAILABLE:
+        app.register_error_handler(exc_class, lambda e: render_unavailable())
 
     @app.errorhandler(Refused)
     def _refused(e):

@@ -1,7 +1,7 @@
 """Inbox forms (each carries the CSRF token)."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
+from app.inputs import BaseForm as FlaskForm  # every text field refuses control characters
 from wtforms import SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget

@@ -80,3 +80,25 @@ def opted_out_kinds(person) -> set[str]:
 
 def wants(person, kind: str) -> bool:
     return kind not in opted_out_kinds(person)
+
+
+class OutboxMessage(db.Model):
+    """A text message waiting to go out (发信箱): written in the transaction that caused
+    it, sent by the job queue's worker, retried with a growing pause when the gateway
+    fails. A crash loses nothing: the row is still there for the next sweep."""
+
+    __tablename__ = "outbox_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(db.String(20))
+    text: Mapped[str] = mapped_column(db.String(800))
+    status: Mapped[str] = mapped_column(db.String(10), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(db.String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status_values"),
+    )

@@ -18,7 +18,6 @@ from app.extensions import db
 from app.notifications.models import KINDS, Notification, NotificationOptOut, opted_out_kinds
 
 log = logging.getLogger("gongyi.notifications")
-_OUTBOX = "gongyi_pending_messages"
 
 
 def _locale_of(person) -> str:
@@ -55,7 +54,9 @@ def add_notification(person, kind: str, text, url: str, *, send: bool = True,
     db.session.add(note)
     db.session.flush()
     if note.sent_by_message:
-        db.session.info.setdefault(_OUTBOX, []).append((person.phone, f"{body} {_absolute(url)}".strip()))
+        from app.notifications.outbox import queue_message
+
+        queue_message(person.phone, f"{body} {_absolute(url)}".strip())
     return note
 
 
@@ -87,18 +88,17 @@ def set_choices(person, wanted: set[str]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _send_pending(session) -> None:
-    pending = session.info.pop(_OUTBOX, None)
-    if not pending:
-        return
-    from app.accounts.messaging import send_message
+    # The outbox rows are committed with the change that caused them; the worker sends them.
+    from app.notifications.outbox import after_commit
 
-    for phone, text in pending:
-        try:
-            send_message(phone, text)
-        except Exception:  # a failing gateway must not undo what was committed
-            log.exception("could not send a message to %s", phone)
+    try:
+        after_commit(session)
+    except Exception:  # the queue being away must not undo what was committed: the sweep sends later
+        log.exception("could not hand the outbox to the job queue")
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop_pending(session) -> None:
-    session.info.pop(_OUTBOX, None)
+    from app.notifications.outbox import after_rollback
+
+    after_rollback(session)

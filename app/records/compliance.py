@@ -26,6 +26,8 @@ FLAG_LABELS = {
     "stage_skipped": _l("Stage skipped"),
     "no_consultation_summary": _l("No consultation summary"),
     "reps_few_women": _l("Fewer than one third of representatives are women"),
+    "notice_backdated": _l("Notice dated earlier than recorded (paper notice)"),
+    "notice_corrected": _l("Notice date corrected after it was recorded"),
 }
 CLOSE_GRACE = timedelta(minutes=5)
 
@@ -133,7 +135,7 @@ def body_flags(proposal, polls) -> list[Flag]:
     decided = next((_dt(p.get("opens_at")) for p in polls if p.get("stage") == "villager_resolution"), None)
     day = clock.local_date(decided) if decided else clock.today()
     auth = proposal.authorisation
-    if auth is None or not auth.covers(proposal.matter_category, day):
+    if auth is None or auth.village_id != proposal.village_id or not auth.covers(proposal.matter_category, day):
         return [Flag("unauthorised_body", proposal.matter_category)]
     return []
 
@@ -176,8 +178,24 @@ def summary_flags(proposal, polls=None) -> list[Flag]:
     return [] if written else [Flag("no_consultation_summary")]
 
 
+def notice_fact_flags(proposal, polls=None) -> list[Flag]:
+    """A notice dated before it was recorded, or corrected later: the township looks at
+    the paper (the date decides whether the notice period was kept)."""
+    from app.deliberation.models import notice_facts
+
+    stage_of = {"assembly_announced": "villager_resolution", "party_plan_sent": "member_review"}
+    out: list[Flag] = []
+    for fact in notice_facts(proposal):
+        flag = Flag("notice_corrected" if fact.corrects_id else "notice_backdated", stage_of[fact.kind])
+        if fact.corrects_id is None and not fact.backdated:
+            continue
+        if flag not in out:
+            out.append(flag)
+    return out
+
+
 PROPOSAL_CHECKS = (quorum_flags, window_flags, notice_flags, party_plan_flags, body_flags, skipped_flags,
-                   summary_flags)
+                   summary_flags, notice_fact_flags)
 
 
 def proposal_flags(proposal) -> list[Flag]:

@@ -9,6 +9,7 @@ from app import clock
 from app.accounts.models import utcnow
 from app.accounts.permissions import can_view_village, has_village_role, is_member_of, is_overseer_of
 from app.deliberation.features import stage_allows
+from app.deliberation.permissions import can_view_proposal
 from app.permissions import permission
 
 # A proposal's record is open to the village's own people from the posting on.
@@ -36,7 +37,7 @@ def can_view_record(user, proposal) -> bool:
     committee at every stage, the village's other people once the resolution is posted."""
     village = proposal.village
     return (is_overseer_of(user, village) or has_village_role(user, village, "committee_member")
-            or (is_member_of(user, village) and proposal.stage in PUBLIC_STAGES))
+            or (is_member_of(user, village) and proposal.stage in PUBLIC_STAGES and can_view_proposal(user, proposal)))
 
 
 @permission
@@ -90,7 +91,7 @@ def can_give_opinion(user, report) -> bool:
 
 @permission
 def can_view_photo(user, photo) -> bool:
-    return can_view_village(user, photo.report.proposal.village)
+    return can_view_village(user, photo.report.proposal.village) and can_view_proposal(user, photo.report.proposal)
 
 
 @permission

@@ -3,11 +3,10 @@ implementation reports and their photos. The township's pages are in
 views_oversight.py, the public notice board in views_board.py, all on one blueprint."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.accounts.permissions import can_view_village
 from app.extensions import db
 from app.main.menu import Link, menu_provider
 from app.permissions import require
@@ -19,11 +18,13 @@ bp = Blueprint("records", __name__, cli_group=None)
 
 
 def load_proposal(proposal_id: int):
-    """The proposal, or 404 when it does not exist or its village is not the user's to see."""
+    """The proposal, or 404 when it does not exist or is not the user's to read (the same
+    permission as the proposal page: a draft is the committees' alone)."""
     from app.deliberation.models import Proposal
+    from app.deliberation.permissions import can_view_proposal
 
     proposal = db.session.get(Proposal, proposal_id)
-    if proposal is None or not can_view_village(current_user, proposal.village):
+    if proposal is None or not can_view_proposal(current_user, proposal):
         abort(404)
     return proposal
 
@@ -43,6 +44,12 @@ def _form_errors(form) -> None:
             flash(str(e), "error")
 
 
+def _reshow(proposal, kind: str, form):
+    """A refused form again, with its message beside the field and what was typed."""
+    g.records_refused = {kind: form}
+    return render_template("records/proposal_records.html", proposal=proposal), 400
+
+
 @bp.get("/proposals/<int:proposal_id>/publication")
 @login_required
 def proposal_records(proposal_id: int):
@@ -60,8 +67,7 @@ def file_objection(proposal_id: int):
     require(can_object(current_user, proposal))
     form = ObjectionForm()
     if not form.validate_on_submit():
-        _form_errors(form)
-        return _back(proposal)
+        return _reshow(proposal, "objection", form)
     services.file_objection(proposal, current_user, form.body.data)
     db.session.commit()
     flash(_("Your objection was filed. The supervision committee must answer it."), "info")
@@ -118,15 +124,26 @@ def post_report(proposal_id: int):
     require(can_post_report(current_user, proposal))
     form = ReportForm()
     if not form.validate_on_submit():
-        _form_errors(form)
-        return _back(proposal)
-    photos = [f.read() for f in request.files.getlist(form.photos.name) if f and f.filename]
+        return _reshow(proposal, "report", form)
+    photos = []
+    for upload in request.files.getlist(form.photos.name):
+        if not upload or not upload.filename:
+            continue  # no file chosen in that box
+        data = upload.read()
+        try:
+            services.check_photo(data)  # each photo named in its refusal: empty, too large, wrong type
+        except services.RecordsError as exc:
+            form.photos.errors = [*form.photos.errors, _("“%(name)s”: %(problem)s", name=upload.filename,
+                                                         problem=str(exc))]
+        photos.append(data)
+    if form.photos.errors:
+        return _reshow(proposal, "report", form)
     try:
         services.post_report(proposal, current_user, form.body.data, final=form.final.data, photos=photos)
     except services.RecordsError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
-        return _back(proposal)
+        form.body.errors = [str(exc)]
+        return _reshow(proposal, "report", form)
     db.session.commit()
     flash(_("The report was posted."), "info")
     return _back(proposal)
@@ -187,8 +204,13 @@ def photo_thumbnail(photo_id: int):
 def _records_context():
     from app.records import api, permissions, record
 
-    return {"records_forms": {"objection": ObjectionForm, "answer": AnswerForm, "reason": ReasonForm,
-                              "report": ReportForm, "opinion": OpinionForm},
+    def _form(kind, cls):
+        # The form a refusal re-shows, else an empty one (never filled from another form's post).
+        return lambda **kw: g.get("records_refused", {}).get(kind) or cls(formdata=None, **kw)
+
+    return {"records_forms": {"objection": _form("objection", ObjectionForm), "answer": AnswerForm,
+                              "reason": _form("reason", ReasonForm), "report": _form("report", ReportForm),
+                              "opinion": _form("opinion", OpinionForm)},
             "records_objections": record.objections_of, "records_reports": record.reports_of,
             "records_filing": record.filing_of, "records_notice_ends": permissions.notice_period_ends,
             "records_upheld_count": api.upheld_objection_count, "records_forms_filing": FilingForm,

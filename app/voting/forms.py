@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from app.inputs import BaseForm as FlaskForm  # every text field refuses control characters
+from app.inputs import DbIdField
 from wtforms import BooleanField, DateTimeLocalField, HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
@@ -34,19 +35,23 @@ class CloseForm(FlaskForm):
 
 
 class MeetingOpenForm(FlaskForm):
-    place = StringField(_l("Place of the meeting"), validators=[Optional(), Length(max=120)])
+    place = StringField(_l("Place of the meeting"), validators=[Optional(), Length(max=120, message=_l(
+        "“Place of the meeting” can have at most %(max)d characters; this one has %(length)d."))])
 
 
 class SignInForm(FlaskForm):
-    person_id = IntegerField(validators=[InputRequired()])
+    person_id = DbIdField(validators=[InputRequired()])
 
 
 class HallBallotForm(ChoiceForm):
-    person_id = IntegerField(validators=[InputRequired()])
+    person_id = DbIdField(validators=[InputRequired()])
 
 
 class MinutesForm(FlaskForm):
-    minutes = TextAreaField(_l("Minutes of the meeting"), validators=[DataRequired(), Length(max=20000)])
+    minutes = TextAreaField(_l("Minutes of the meeting"), validators=[
+        DataRequired(message=_l("Please write the minutes.")),
+        Length(max=20000, message=_l("“Minutes of the meeting” can have at most %(max)d characters; "
+                                     "this one has %(length)d."))])
 
 
 class ReceiptLookupForm(FlaskForm):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from app.accounts.permissions import can_view_village, has_village_role
 from app.deliberation.features import stage_allows
+from app.deliberation.permissions import can_view_proposal
 from app.permissions import permission
 from app.voting.models import VOTING_STAGES
 
@@ -13,8 +14,8 @@ def _signed_in(user) -> bool:
 
 @permission
 def can_view_poll(user, poll) -> bool:
-    """The village's people, its township's overseers and admins see a poll's page."""
-    return _signed_in(user) and can_view_village(user, poll.village)
+    """Whoever may read the proposal sees its polls (a poll's page shows its text)."""
+    return _signed_in(user) and can_view_village(user, poll.village) and can_view_proposal(user, poll.proposal)
 
 
 @permission

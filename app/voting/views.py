@@ -11,8 +11,10 @@ from sqlalchemy import select
 
 from app import clock
 from app.accounts.models import Person, utcnow
+from app.errors import Refused
 from app.extensions import db
 from app.htmx import is_partial_request, render_page_or_partial
+from app.loaders import in_village
 from app.main.menu import Link, menu_provider
 from app.permissions import require
 from app.voting import api, services
@@ -22,7 +24,7 @@ from app.voting.forms import (
 )
 from app.voting.models import Participation, Poll, RosterEntry
 from app.voting.permissions import (
-    can_close_poll, can_open_poll, can_run_meeting, can_see_choices, can_view_poll, can_vote,
+    can_close_poll, can_open_poll, can_run_meeting, can_see_choices, can_view_poll, can_vote, is_on_roster,
 )
 
 bp = Blueprint("voting", __name__, cli_group=None)
@@ -102,11 +104,28 @@ def poll_detail(poll_id: int):
     return render_page_or_partial("voting/poll_detail.html", "voting/_ballot.html", **_context(poll, receipt=receipt))
 
 
+class OutsideWindow(Refused):
+    """A ballot for a poll that is closed or not yet open: said in words, not 403."""
+
+
+def _refuse_outside_window(poll: Poll) -> None:
+    """A voter on the roster whose poll is not taking ballots is told when it closed
+    (or opens) and that the choice was not saved; the Refused handler shows it."""
+    if not is_on_roster(current_user, poll) or poll.accepting_ballots():
+        return
+    if poll.is_closed or (poll.closes_at and poll.closes_at <= utcnow()):
+        raise OutsideWindow(_("This vote closed at %(when)s; your choice was not saved.",
+                              when=format_datetime(poll.closes_at, "short")))
+    raise OutsideWindow(_("This vote opens at %(when)s; your choice was not saved.",
+                          when=format_datetime(poll.opens_at, "short")))
+
+
 @bp.post("/polls/<int:poll_id>/confirm")
 @login_required
 def confirm_choice(poll_id: int):
     """Step one of two: show the chosen answer before it is cast (works without JS)."""
     poll = _poll_or_404(poll_id)
+    _refuse_outside_window(poll)
     require(can_vote(current_user, poll))
     form = ChoiceForm()
     if not form.validate_on_submit():
@@ -120,6 +139,7 @@ def confirm_choice(poll_id: int):
 @login_required
 def cast(poll_id: int):
     poll = _poll_or_404(poll_id)
+    _refuse_outside_window(poll)
     require(can_vote(current_user, poll))
     form = ChoiceForm()
     if not form.validate_on_submit():
@@ -214,12 +234,14 @@ def close(poll_id: int):
 
 # The clerk's hybrid meeting page
 
-def _meeting_context(poll: Poll) -> dict:
+def _meeting_context(poll: Poll, **refused) -> dict:
+    """The meeting page; a refused form (place, minutes) comes back with its typed text."""
     parts = {p.unit_key: p for p in api.participations(poll)}
     return {"poll": poll, "proposal": poll.proposal, "meeting": poll.meeting, "parts": parts,
-            "open_form": MeetingOpenForm(), "sign_form": SignInForm(), "ballot_form": HallBallotForm(),
-            "minutes_form": MinutesForm(data={"minutes": poll.meeting.minutes if poll.meeting else ""}),
-            "choice_short": CHOICE_SHORT}
+            "open_form": MeetingOpenForm(formdata=None), "sign_form": SignInForm(formdata=None),
+            "ballot_form": HallBallotForm(formdata=None),
+            "minutes_form": MinutesForm(formdata=None, data={"minutes": poll.meeting.minutes if poll.meeting else ""}),
+            "choice_short": CHOICE_SHORT, **refused}
 
 
 @bp.get("/polls/<int:poll_id>/meeting")
@@ -249,7 +271,7 @@ def meeting_open(poll_id: int):
     poll = _meeting_action(poll_id)
     form = MeetingOpenForm()
     if not form.validate_on_submit():
-        abort(400)
+        return render_template("voting/meeting.html", **_meeting_context(poll, open_form=form)), 400
     services.open_meeting(poll, current_user, place=form.place.data or None)
     db.session.commit()
     return redirect(url_for("voting.meeting", poll_id=poll.id))
@@ -260,7 +282,7 @@ def meeting_open(poll_id: int):
 def meeting_sign_in(poll_id: int):
     poll = _meeting_action(poll_id)
     form = SignInForm()
-    person = db.session.get(Person, form.person_id.data or 0) if form.validate_on_submit() else None
+    person = in_village(Person, form.person_id.data, poll.village_id) if form.validate_on_submit() else None
     if person is None or poll.meeting is None:
         abort(400)
     try:
@@ -279,7 +301,7 @@ def meeting_ballot(poll_id: int):
     """The clerk enters an in-hall ballot for a signed-in attendee (channel recorded)."""
     poll = _meeting_action(poll_id)
     form = HallBallotForm()
-    person = db.session.get(Person, form.person_id.data or 0) if form.validate_on_submit() else None
+    person = in_village(Person, form.person_id.data, poll.village_id) if form.validate_on_submit() else None
     if person is None:
         abort(400)
     try:
@@ -303,8 +325,7 @@ def meeting_minutes(poll_id: int):
                                           or has_village_role(current_user, poll.village, "committee_member")))
     form = MinutesForm()
     if not form.validate_on_submit():
-        flash(_("Please write the minutes."), "error")
-        return redirect(url_for("voting.meeting", poll_id=poll.id))
+        return render_template("voting/meeting.html", **_meeting_context(poll, minutes_form=form)), 400
     services.record_minutes(poll.meeting, form.minutes.data, current_user)
     db.session.commit()
     flash(_("The minutes are saved."), "info")

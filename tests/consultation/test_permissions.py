@@ -73,10 +73,12 @@ def test_committee_actions_follow_the_stage(db, stage, role):
 
 @pytest.mark.parametrize("stage", ALL_STAGES)
 @pytest.mark.parametrize("role", ROLES)
-def test_reading_and_moderating_do_not_depend_on_the_stage(db, stage, role):
+def test_reading_follows_the_proposal_and_moderating_does_not_depend_on_the_stage(db, stage, role):
     proposal, user = _setup(stage, role)
     post = make_post(proposal)
-    assert perm.can_view_consultation(user, proposal) is (role in VILLAGE_ROLES or role == "overseer")
+    # A draft's threads are the committees' (and the township's), as the draft itself is.
+    readers = ("committee_member", "overseer") if stage == "draft" else (*VILLAGE_ROLES, "overseer")
+    assert perm.can_view_consultation(user, proposal) is (role in readers)
     assert perm.can_moderate(user, post) is (role in ("committee_member", "supervisor"))
     assert perm.can_see_unheard(user, proposal) is (role in ("committee_member", "clerk"))
 

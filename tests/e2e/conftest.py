@@ -44,8 +44,12 @@ def live_server():
     subprocess.run(flask + ["seed-demo"], cwd=ROOT, env=env, check=True, capture_output=True)
     port = _free_port()
     log = open(tmp / "server.log", "w")
+    os.environ["GONGYI_E2E_DB"] = str(tmp / "e2e.sqlite3")  # for set-up the pages cannot do (proposal_steps)
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    # The job queue's worker, as `make run` starts it (imports, text messages).
+    worker = subprocess.Popen(flask + ["worker", "--workers", "1"], cwd=ROOT, env=env, stdout=log,
+                              stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -57,8 +61,10 @@ def live_server():
         proc.terminate()
         raise RuntimeError("the app did not start: " + (tmp / "server.log").read_text())
     yield url
+    worker.terminate()
     proc.terminate()
     proc.wait(10)
+    worker.wait(10)
 
 
 @pytest.fixture(scope="session")

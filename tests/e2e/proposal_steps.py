@@ -127,10 +127,30 @@ def days_ago(n: int) -> str:
 RECORDED = {"登记：方案已送达党员": "已登记方案送达党员。", "登记：村民表决已公告": "已登记村民表决公告。"}
 
 
+def written_before(page: Page, day: str) -> None:
+    """Set-up the pages cannot do: the proposal on this page was written before `day`
+    (the app's clock cannot be moved from the browser; a notice may not predate it)."""
+    import os
+    import sqlite3
+
+    proposal_id = int(re.search(r"/proposals/(\d+)", page.url).group(1))
+    earlier = (date.fromisoformat(day) - timedelta(days=1)).isoformat() + " 00:00:00.000000"
+    with sqlite3.connect(os.environ["GONGYI_E2E_DB"]) as conn:
+        conn.execute("UPDATE proposal SET created_at = ? WHERE id = ? AND created_at > ?",
+                     (earlier, proposal_id, earlier))
+
+
+PAPER_NOTICE = "纸质公告（仅日期早于今天时填写：在哪里张贴、谁签收）"
+
+
 def record_date(page: Page, button: str, day: str) -> None:
-    """Fill the date of a committee record ("plan sent", "vote announced") and save it."""
+    """Fill the date of a committee record ("plan sent", "vote announced") and save it;
+    a day before today is documented by its paper notice, as the service requires."""
     form = actions(page).locator("form").filter(has=page.get_by_role("button", name=button))
     form.get_by_label("日期（不填就是今天）").fill(day)
+    if day != date.today().isoformat():
+        written_before(page, day)
+        form.get_by_label(PAPER_NOTICE).fill("村务公开栏张贴，照片存档，两委签字")
     form.get_by_role("button", name=button).click()
     expect(flash(page)).to_contain_text(RECORDED[button])
 
