@@ -34,6 +34,8 @@ class Config:
     )
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SQLITE_BUSY_TIMEOUT_MS = 15000
+    # How long the WAL checkpoint after a secret poll's close waits for readers.
+    SQLITE_CHECKPOINT_TIMEOUT_MS = 5000
 
     # Sessions and cookies
     SESSION_COOKIE_HTTPONLY = True
@@ -63,6 +65,16 @@ class Config:
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
     LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes")
     CODE_LIMIT_PER_ACCOUNT = os.environ.get("CODE_LIMIT_PER_ACCOUNT", "3 per hour")
+    # Failed sign-ins: counted in Redis when REDIS_URL is set, else in the database, so
+    # every gunicorn worker and every machine sees the same count. Only failures count.
+    LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5"))
+    LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "30"))
+    LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
+
+    # A secret poll's key (docs/voting-security.md): in Redis when REDIS_URL is set
+    # (several machines), else in a 0600 file of the instance folder. Never in the database.
+    POLL_KEY_REDIS_URL = REDIS_URL
+    POLL_KEY_DIR = os.environ.get("POLL_KEY_DIR", str(INSTANCE_DIR / "poll-keys"))
 
     # One-time codes go through a message backend: "log" (default) or a dotted path
     # to a class with send(phone, text).
@@ -91,5 +103,7 @@ class TestConfig(Config):
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     WTF_CSRF_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
+    POLL_KEY_REDIS_URL = os.environ.get("POLL_KEY_REDIS_TEST_URL")
+    SQLITE_CHECKPOINT_TIMEOUT_MS = 0  # the suite's outer transaction would hold it for nothing
     MESSAGE_BACKEND = "memory"
     ARGON2_FAST = True  # cheap hashing parameters keep the suite fast

@@ -60,7 +60,7 @@ def receipts(poll: Poll) -> list[str]:
     """The published receipt list (after close only), sorted so it carries no order."""
     if not poll.is_closed:
         return []
-    return sorted(p.receipt for p in participations(poll))
+    return sorted(p.receipt for p in participations(poll) if p.receipt)  # a paper ballot has no code
 
 
 def poll_record(poll: Poll) -> dict:
@@ -86,5 +86,15 @@ def poll_record(poll: Poll) -> dict:
     if poll.meeting is not None:
         m = poll.meeting
         record["meeting"] = {"opened_at": m.opened_at.isoformat(), "place": m.place, "minutes": m.minutes,
-                             "attendance": [a.person_id for a in m.attendance]}
+                             "attendance": [a.person_id for a in m.attendance],
+                             "sign_in": [{"person_id": a.person_id, "signed_in_by_id": a.signed_in_by_id,
+                                          "signed_in_at": a.signed_in_at.isoformat(),
+                                          "paper_ballot_issued_by_id": a.ballot_issued_by_id,
+                                          "paper_ballot_issued_at": a.ballot_issued_at.isoformat()
+                                          if a.ballot_issued_at else None} for a in m.attendance]}
+    hall = poll.hall_count
+    record["hall_count"] = None if hall is None else {
+        "issued": hall.issued, "returned": hall.returned, "yes": hall.yes, "no": hall.no, "abstain": hall.abstain,
+        "spoilt": hall.spoilt, "scrutineers": hall.scrutineers, "counter": hall.counter,
+        "entered_by_id": hall.entered_by_id, "entered_at": hall.entered_at.isoformat()}
     return record
