@@ -58,18 +58,19 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = os.environ.get("GONGYI_TIMEZONE", "Asia/Shanghai")
     LANGUAGES = ("zh_Hans", "en")
 
-    # Rate limits: in memory for one process, Redis when several share counters.
+    # Rate limits (Flask-Limiter, for anything else): in memory, Redis when set.
     REDIS_URL = os.environ.get("REDIS_URL")
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # Sign-in limits (app.accounts.throttle): counted in Redis when REDIS_URL is set,
+    # else in the database, so every gunicorn worker and machine sees one count. Wrong
+    # passwords and codes count per account and per address (only failures); code
+    # requests count per account and per address (each sends a text message).
+    THROTTLE_REDIS_URL = REDIS_URL
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
     LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes")
     CODE_LIMIT_PER_ACCOUNT = os.environ.get("CODE_LIMIT_PER_ACCOUNT", "3 per hour")
-    # Failed sign-ins: counted in Redis when REDIS_URL is set, else in the database, so
-    # every gunicorn worker and every machine sees the same count. Only failures count.
-    LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5"))
-    LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "30"))
-    LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
+    CODE_LIMIT_PER_ADDRESS = os.environ.get("CODE_LIMIT_PER_ADDRESS", "300 per 15 minutes")
 
     # A secret poll's key (docs/voting-security.md): in Redis when REDIS_URL is set
     # (several machines), else in a 0600 file of the instance folder. Never in the database.
@@ -103,6 +104,7 @@ class TestConfig(Config):
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     WTF_CSRF_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
+    THROTTLE_REDIS_URL = os.environ.get("THROTTLE_REDIS_TEST_URL")
     POLL_KEY_REDIS_URL = os.environ.get("POLL_KEY_REDIS_TEST_URL")
     SQLITE_CHECKPOINT_TIMEOUT_MS = 0  # the suite's outer transaction would hold it for nothing
     MESSAGE_BACKEND = "memory"

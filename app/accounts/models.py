@@ -218,15 +218,15 @@ class OneTimeCode(db.Model):
 
 
 class LoginFailure(db.Model):
-    """One failed sign-in, counted per account and per address by every process and
-    machine alike (app.accounts.throttle). Rows older than the window are deleted."""
+    """One failed sign-in (or one code request), counted per account and per address by
+    every process alike (app.accounts.throttle). Rows older than the window are deleted."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    scope: Mapped[str] = mapped_column(db.String(10))  # "account" or "address"
+    scope: Mapped[str] = mapped_column(db.String(10))  # app.accounts.throttle.SCOPES
     key: Mapped[str] = mapped_column(db.String(64))    # a hash of the phone number or the address
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
-        CheckConstraint("scope IN ('account', 'address')", name="scope_values"),
+        CheckConstraint("scope IN ('account', 'address', 'code-acct', 'code-addr')", name="scope_values"),
         db.Index("ix_login_failure_scope_key_at", "scope", "key", "at"),
     )

@@ -64,7 +64,8 @@ def upgrade():
     sa.Column('scope', sa.String(length=10), nullable=False),
     sa.Column('key', sa.String(length=64), nullable=False),
     sa.Column('at', sa.DateTime(), nullable=False),
-    sa.CheckConstraint("scope IN ('account', 'address')", name=op.f('ck_login_failure_scope_values')),
+    sa.CheckConstraint("scope IN ('account', 'address', 'code-acct', 'code-addr')",
+                       name=op.f('ck_login_failure_scope_values')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_login_failure'))
     )
     with op.batch_alter_table('login_failure', schema=None) as batch_op:
