@@ -15,7 +15,7 @@ from app.accounts.forms import (
 from app.accounts.models import Person, Village
 from app.accounts.permissions import can_manage_people
 from app.extensions import db, login_manager
-from app.main.views import safe_next
+from app.main.views import render_error, safe_next
 from app.permissions import require
 
 bp = Blueprint("accounts", __name__)
@@ -49,9 +49,7 @@ def _too_many(*checks: tuple[str, str]):
     """429 with the sign-in page's words when any (scope, value) has used up its tries."""
     if any(throttle.exceeded(scope, value) for scope, value in checks):
         db.session.commit()
-        return render_template("errors/error.html", code=429, title=_("Too many tries"),
-                               message=_("Too many tries. Please wait 15 minutes and try again, or ask the "
-                                         "village committee for help.")), 429
+        return render_error(429)
     return None
 
 

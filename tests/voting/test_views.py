@@ -320,3 +320,12 @@ def test_the_list_of_votes_closes_polls_whose_time_has_passed(open_poll, login_a
     _db.session.commit()
     login_as(people[0]).get("/polls")
     assert _db.session.get(Poll, poll.id).is_closed
+
+
+def test_exports_and_json_answers_are_never_stored_by_a_browser_or_proxy(open_poll, login_as):
+    poll, people, opener = open_poll
+    b = login_as(opener)
+    resp = b.get(f"/polls/{poll.id}/record.json")
+    assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-store"
+    csv = b.get(f"/villages/{poll.village_id}/proposals.csv")
+    assert csv.status_code == 200 and csv.headers["Cache-Control"] == "no-store"
