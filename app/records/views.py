@@ -176,7 +176,7 @@ def _records_context():
             "records_objections": record.objections_of, "records_reports": record.reports_of,
             "records_filing": record.filing_of, "records_notice_ends": permissions.notice_period_ends,
             "records_upheld_count": api.upheld_objection_count, "records_forms_filing": FilingForm,
-            "records_roster": record.sign_in_roster,
+            "records_roster": record.sign_in_roster, "records_paper_ballots": record.paper_ballots,
             "records_stage_label": stage_label}
 
 

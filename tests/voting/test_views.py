@@ -329,3 +329,26 @@ def test_exports_and_json_answers_are_never_stored_by_a_browser_or_proxy(open_po
     assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-store"
     csv = b.get(f"/villages/{poll.village_id}/proposals.csv")
     assert csv.status_code == 200 and csv.headers["Cache-Control"] == "no-store"
+
+
+def test_the_printed_sign_in_sheet_names_who_signed_in_whom_and_the_ballots_carry_no_name(open_poll, login_as):
+    poll, people, opener = open_poll
+    clerk = make_user(["clerk"], poll.village, name="文书小王")
+    meeting = services.open_meeting(poll, clerk, place="村委会议室")
+    services.cast_ballot(poll, people[2], "yes")
+    for p in people[:2]:
+        services.sign_in(meeting, p, clerk)
+    services.issue_paper_ballot(meeting, people[0], clerk)
+    _db.session.commit()
+    b = login_as(clerk)
+    sheet = b.get(f"/proposals/{poll.proposal_id}/forms/sign_in").get_data(as_text=True)
+    text = re.sub(r"<[^>]+>", " ", sheet)
+    assert "会议：村民会议（村民决议）" in text and "villager_resolution" not in sheet
+    assert "应到 4 人" in text and "实到（签到）2 人" in text and "已在手机上投票 1 人" in text
+    assert "发出表决票 1 张" in text
+    assert text.count("文书小王") >= 3  # who signed them in, and who handed the ballot
+    assert "已领（文书小王发）" in text
+    ballots = b.get(f"/proposals/{poll.proposal_id}/forms/ballot").get_data(as_text=True)
+    assert ballots.count('class="paper-ballot"') == 3  # 4 on the roster, 1 voted by phone
+    assert "无记名投票表决票" in ballots and "同意" in ballots
+    assert not any(p.name in ballots for p in people)
