@@ -447,6 +447,14 @@ def _voting_links(user):
 
 @bp.cli.command("close-due-polls")
 def close_due_polls_command():
-    """Close every poll whose closing time has passed, tally it, move the proposal on."""
+    """Close every poll whose closing time has passed, tally it, move the proposal on;
+    destroy any key of a closed poll still in the key store, and replace (and tell the
+    voters about) the key of an open secret poll that the store lost."""
     closed = services.close_due_polls()
     click.echo(f"{len(closed)} poll(s) closed" + (f": {', '.join(map(str, closed))}" if closed else "."))
+    destroyed = services.destroy_closed_poll_keys()
+    replaced = services.check_poll_keys()
+    if destroyed:
+        click.echo(f"{destroyed} key(s) of closed polls destroyed.")
+    if replaced:
+        click.echo(f"{replaced} lost poll key(s) replaced; their voters were told to vote again.")

@@ -382,3 +382,14 @@ def test_the_close_due_polls_command_closes_a_poll_whose_time_has_passed(db, run
     assert result.exit_code == 0 and "1 poll(s) closed" in result.output
     db.session.refresh(poll)
     assert poll.is_closed and poll.tally.took_part == 1
+
+
+def test_close_due_polls_destroys_a_closed_polls_key_left_by_a_stopped_process(db, runner):
+    poll, people, opener = make_poll(voters=1)
+    services.close_poll(poll, opener)
+    db.session.commit()
+    store = keystore.get_store()
+    store.create(poll.id, "0123456789abcdef")  # as if the process stopped after the close's commit
+    result = runner.invoke(args=["close-due-polls"])
+    assert result.exit_code == 0 and "1 key(s) of closed polls destroyed" in result.output
+    assert store.get(poll.id, "0123456789abcdef") is None
