@@ -244,7 +244,7 @@ def test_a_clerks_hall_ballot_for_someone_who_voted_by_phone_is_refused(db):
     services.cast_ballot(poll, people[0], "no")
     meeting = services.open_meeting(poll, clerk)
     services.sign_in(meeting, people[0], clerk)
-    with pytest.raises(services.VotingError, match="phone"):
+    with pytest.raises(services.VotingError, match="手机"):
         services.cast_ballot(poll, people[0], "yes", channel="in_person", entered_by=clerk)
     assert ballots(poll) == 1 and services.count_ballots(poll.id) == {"yes": 0, "no": 1, "abstain": 0}
     part = db.session.scalar(select(Participation).where(Participation.poll_id == poll.id))
@@ -275,7 +275,7 @@ def test_a_secret_poll_takes_no_per_person_hall_choice(db):
     clerk = make_user(["clerk"], poll.village)
     meeting = services.open_meeting(poll, clerk)
     services.sign_in(meeting, people[0], clerk)
-    with pytest.raises(services.VotingError, match="paper"):
+    with pytest.raises(services.VotingError, match="纸质表决票"):
         services.cast_ballot(poll, people[0], "yes", channel="in_person", entered_by=clerk)
     assert db.session.scalar(select(Participation.id).where(Participation.poll_id == poll.id)) is None
 
@@ -289,22 +289,22 @@ def test_a_paper_ballot_goes_only_to_a_signed_in_attendee_who_has_not_voted_by_p
     services.cast_ballot(poll, people[1], "no")
     for p in people:
         services.sign_in(meeting, p, clerk)
-    with pytest.raises(services.VotingError, match="phone"):
+    with pytest.raises(services.VotingError, match="手机"):
         services.issue_paper_ballot(meeting, people[1], clerk)
     services.issue_paper_ballot(meeting, people[0], clerk)
     with pytest.raises(services.VotingError):
         services.issue_paper_ballot(meeting, people[0], clerk)  # once
-    with pytest.raises(services.VotingError, match="paper"):
+    with pytest.raises(services.VotingError, match="领取表决票"):
         services.cast_ballot(poll, people[0], "yes")  # and then no phone ballot on top
     att = next(a for a in meeting.attendance if a.person_id == people[0].id)
     assert att.ballot_issued_by_id == clerk.id and att.signed_in_by_id == clerk.id
 
 
 @pytest.mark.parametrize("numbers, message", [
-    ({"issued": 2, "returned": 1, "yes": 1, "no": 0, "abstain": 0, "spoilt": 0}, "sign-in sheet"),
-    ({"issued": 1, "returned": 2, "yes": 1, "no": 1, "abstain": 0, "spoilt": 0}, "More ballots returned"),
-    ({"issued": 1, "returned": 1, "yes": 1, "no": 1, "abstain": 0, "spoilt": 0}, "add up"),
-    ({"issued": 1, "returned": 1, "yes": 0, "no": 0, "abstain": 0, "spoilt": 0}, "add up"),
+    ({"issued": 2, "returned": 1, "yes": 1, "no": 0, "abstain": 0, "spoilt": 0}, "签到表"),
+    ({"issued": 1, "returned": 2, "yes": 1, "no": 1, "abstain": 0, "spoilt": 0}, "多于发出票数"),
+    ({"issued": 1, "returned": 1, "yes": 1, "no": 1, "abstain": 0, "spoilt": 0}, "相加"),
+    ({"issued": 1, "returned": 1, "yes": 0, "no": 0, "abstain": 0, "spoilt": 0}, "相加"),
 ])
 def test_hall_totals_that_do_not_add_up_are_refused(db, numbers, message):
     poll, people, opener = make_poll(voters=2)
@@ -327,11 +327,11 @@ def test_paper_totals_add_to_the_phone_ballots_and_attendance_counts_the_sign_in
         services.sign_in(meeting, p, clerk)
     for p in people[2:4]:
         services.issue_paper_ballot(meeting, p, clerk)
-    with pytest.raises(services.VotingError, match="scrutineers"):
+    with pytest.raises(services.VotingError, match="监票人"):
         services.close_poll(poll, opener)  # refused before it writes anything
     services.record_hall_count(poll, clerk, issued=2, returned=2, yes=1, no=0, abstain=0, spoilt=1,
                                scrutineers="王一、李二", counter="赵三")
-    with pytest.raises(services.VotingError, match="once"):
+    with pytest.raises(services.VotingError, match="只能录入一次"):
         services.record_hall_count(poll, clerk, issued=2, returned=2, yes=2, no=0, abstain=0, spoilt=0,
                                    scrutineers="王一", counter="赵三")
     tally = services.close_poll(poll, opener)
