@@ -122,11 +122,10 @@ def test_hall_ballots_and_closing_count_the_vote_and_post_the_resolution(page, s
         expect(results.get_by_role("heading")).to_contain_text("通过")
         expect(results.get_by_role("img")).to_have_accessible_name(
             f"同意{total - 1}，反对1，弃权0，未参加0")
+        expect(results).to_contain_text("王监票、李监票")  # the scrutineers, named with the hall totals
 
         chair.goto(path)
         expect(stage_badge(chair)).to_contain_text("决议公开")
-
-        expect(results).to_contain_text("王监票、李监票")  # the scrutineers, named with the hall totals
 
         # Who took part and how: the paper ballots name the clerk who handed them out.
         chair.goto(poll + "/receipts")
