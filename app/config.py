@@ -34,6 +34,8 @@ class Config:
     )
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SQLITE_BUSY_TIMEOUT_MS = 15000
+    # How long the WAL checkpoint after a secret poll's close waits for readers.
+    SQLITE_CHECKPOINT_TIMEOUT_MS = 5000
 
     # Sessions and cookies
     SESSION_COOKIE_HTTPONLY = True
@@ -60,13 +62,24 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = GONGYI_TIMEZONE
     LANGUAGES = ("zh_Hans", "en")
 
-    # Rate limits: in memory for one process, Redis when several share counters.
+    # Rate limits (Flask-Limiter, for anything else): in memory, Redis when set.
     REDIS_URL = os.environ.get("REDIS_URL")
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # Sign-in limits (app.accounts.throttle): counted in Redis when REDIS_URL is set,
+    # else in the database, so every gunicorn worker and machine sees one count. Wrong
+    # passwords and codes count per account and per address (only failures); code
+    # requests count per account and per address (each sends a text message).
+    THROTTLE_REDIS_URL = REDIS_URL
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
     LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes")
     CODE_LIMIT_PER_ACCOUNT = os.environ.get("CODE_LIMIT_PER_ACCOUNT", "3 per hour")
+    CODE_LIMIT_PER_ADDRESS = os.environ.get("CODE_LIMIT_PER_ADDRESS", "300 per 15 minutes")
+
+    # A secret poll's key (docs/voting-security.md): in Redis when REDIS_URL is set
+    # (several machines), else in a 0600 file of the instance folder. Never in the database.
+    POLL_KEY_REDIS_URL = REDIS_URL
+    POLL_KEY_DIR = os.environ.get("POLL_KEY_DIR", str(INSTANCE_DIR / "poll-keys"))
 
     # One-time codes go through a message backend: "log" (default) or a dotted path
     # to a class with send(phone, text).
@@ -107,6 +120,9 @@ class TestConfig(Config):
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     WTF_CSRF_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
+    THROTTLE_REDIS_URL = os.environ.get("THROTTLE_REDIS_TEST_URL")
+    POLL_KEY_REDIS_URL = os.environ.get("POLL_KEY_REDIS_TEST_URL")
+    SQLITE_CHECKPOINT_TIMEOUT_MS = 0  # the suite's outer transaction would hold it for nothing
     MESSAGE_BACKEND = "memory"
     ARGON2_FAST = True  # cheap hashing parameters keep the suite fast
     JOBS_IMMEDIATE = True

@@ -32,7 +32,7 @@ def _wants_write_lock() -> bool:
 
 
 def tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
-    """Set WAL, synchronous=FULL, a busy timeout and lock-first transactions."""
+    """Set WAL, synchronous=FULL, secure deletion, a busy timeout and lock-first transactions."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
@@ -41,6 +41,8 @@ def tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         cur.execute("PRAGMA foreign_keys = ON")
+        # Freed pages are overwritten with zeros, whatever libsqlite3's compiled default.
+        cur.execute("PRAGMA secure_delete = ON")
         if engine.url.database not in (None, "", ":memory:"):
             cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA synchronous = FULL")

@@ -17,6 +17,9 @@ CSP = "; ".join(
 )
 
 
+PRIVATE_TYPES = {"application/json", "text/csv", "application/pdf"}
+
+
 def init_security_headers(app: Flask) -> None:
     @app.after_request
     def _headers(response):
@@ -29,4 +32,7 @@ def init_security_headers(app: Flask) -> None:
             response.headers["Strict-Transport-Security"] = "max-age=31536000"
         if response.mimetype == "text/html":
             response.headers.setdefault("Cache-Control", "no-store")
+        if response.mimetype in PRIVATE_TYPES or "attachment" in response.headers.get("Content-Disposition", ""):
+            # Exports and JSON carry personal data: no browser or proxy keeps a copy.
+            response.headers["Cache-Control"] = "no-store"
         return response

@@ -114,6 +114,7 @@ class Household(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("village.id"), index=True)
     number: Mapped[str] = mapped_column(db.String(20))  # 户号 as printed in the village register
+    group_name: Mapped[str | None] = mapped_column(db.String(20))  # 村民小组 (组), as the register writes it
     village: Mapped[Village] = relationship()
     members: Mapped[list["Person"]] = relationship(back_populates="household", order_by="Person.id")
 
@@ -281,3 +282,18 @@ class PeopleImportRow(db.Model):
     birth_date: Mapped[date | None]
     roles: Mapped[str] = mapped_column(db.String(200))  # ",villager,party_member,"
     session_token: Mapped[str] = mapped_column(db.String(32))
+
+
+class LoginFailure(db.Model):
+    """One failed sign-in (or one code request), counted per account and per address by
+    every process alike (app.accounts.throttle). Rows older than the window are deleted."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(db.String(10))  # app.accounts.throttle.SCOPES
+    key: Mapped[str] = mapped_column(db.String(64))    # a hash of the phone number or the address
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("scope IN ('account', 'address', 'code-acct', 'code-addr')", name="scope_values"),
+        db.Index("ix_login_failure_scope_key_at", "scope", "key", "at"),
+    )

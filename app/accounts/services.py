@@ -354,13 +354,15 @@ def sign_out(person: Person) -> None:
 
 
 def issue_one_time_code(phone: str) -> None:
-    """Send a 6-digit code if the number is registered; say nothing either way."""
+    """Send a 6-digit code if the number is registered; say nothing either way, and take
+    as long either way (the code is hashed whether or not anyone gets it)."""
     person = find_person_by_phone(phone)
+    code = f"{secrets.randbelow(10**6):06d}"
+    code_hash = hash_password(code)
     if person is None or not person.active:
         return
-    code = f"{secrets.randbelow(10**6):06d}"
     minutes = current_app.config["ONE_TIME_CODE_MINUTES"]
-    db.session.add(OneTimeCode(person=person, code_hash=hash_password(code),
+    db.session.add(OneTimeCode(person=person, code_hash=code_hash,
                                expires_at=utcnow() + timedelta(minutes=minutes)))
     db.session.flush()
     send_message(person.phone, _("Gongyi sign-in code: %(code)s (valid for %(minutes)d minutes). "
@@ -371,16 +373,18 @@ MAX_CODE_ATTEMPTS = 5
 
 
 def redeem_one_time_code(phone: str, code: str) -> Person | None:
-    """The person whose newest unused, unexpired code this is; the code is used up."""
+    """The person whose newest unused, unexpired code this is; the code is used up.
+    An unknown number or a missing code costs the same hashing work as a wrong code."""
     person = find_person_by_phone(phone)
-    if person is None:
-        return None
     now = utcnow()
-    otc = db.session.scalar(
-        select(OneTimeCode).where(OneTimeCode.person_id == person.id, OneTimeCode.used_at.is_(None),
-                                  OneTimeCode.expires_at > now).order_by(OneTimeCode.id.desc())
-    )
+    otc = None
+    if person is not None:
+        otc = db.session.scalar(
+            select(OneTimeCode).where(OneTimeCode.person_id == person.id, OneTimeCode.used_at.is_(None),
+                                      OneTimeCode.expires_at > now).order_by(OneTimeCode.id.desc())
+        )
     if otc is None or otc.attempts >= MAX_CODE_ATTEMPTS:
+        verify_password(None, code or "")  # the same argon2 work as a real check
         return None
     if not verify_password(otc.code_hash, (code or "").strip()):
         otc.attempts += 1

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_limiter.util import get_remote_address
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from app.accounts import imports, services
+from app.accounts import imports, services, throttle
 from app.accounts.forms import (
     ROLE_LABELS, CodeLoginForm, ImportPeopleForm, LoginForm, RegisterPersonForm, RequestCodeForm,
     SetPasswordForm,
@@ -19,7 +20,7 @@ from app.extensions import db, limiter, login_manager
 from app.htmx import render_page_or_partial
 from app.loaders import in_village_or_404
 from app.inputs import parse_id
-from app.main.views import safe_next
+from app.main.views import render_error, safe_next
 from app.permissions import require
 
 bp = Blueprint("accounts", __name__)
@@ -46,26 +47,44 @@ def init_login(app):
         return {"ROLE_LABELS": ROLE_LABELS}
 
 
-def _phone_key() -> str:
-    return "account:" + services.normalise_phone(request.form.get("phone"))
+def _address() -> str:
+    return get_remote_address() or "unknown"
 
 
-def _limit(name: str):
-    return lambda: current_app.config[name]
+def _too_many(*checks: tuple[str, str]):
+    """429 with the sign-in page's words when any (scope, value) has used up its tries."""
+    if any(throttle.exceeded(scope, value) for scope, value in checks):
+        db.session.commit()
+        return render_error(429)
+    return None
+
+
+def _sign_in(person, remember: bool) -> None:
+    """A new sign-in: a new session token (every older cookie of this person stops
+    working) and a fresh session, so nothing from before signing in carries over."""
+    person.rotate_session_token()
+    db.session.commit()
+    session.clear()
+    login_user(person, remember=remember)
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_limit("LOGIN_LIMIT_PER_ADDRESS"), methods=["POST"], scope="login-address")
-@limiter.limit(_limit("LOGIN_LIMIT_PER_ACCOUNT"), key_func=_phone_key, methods=["POST"], scope="login-account")
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        person = services.authenticate(form.phone.data, form.password.data)
+        phone = services.normalise_phone(form.phone.data)
+        refused = _too_many(("account", phone), ("address", _address()))
+        if refused:
+            return refused
+        person = services.authenticate(phone, form.password.data)
         if person is not None:
-            login_user(person, remember=form.remember.data)
+            _sign_in(person, form.remember.data)
             return redirect(safe_next(request.args.get("next"), url_for("main.home")))
+        throttle.record("account", phone)
+        throttle.record("address", _address())
+        db.session.commit()
         form.password.errors.append(_("The phone number or the password is not right."))
     return render_template("accounts/login.html", form=form), (200 if request.method == "GET" or not form.errors else 400)
 
@@ -80,34 +99,47 @@ def logout():
     return redirect(url_for("accounts.login"))
 
 
+CODE_PHONE_KEY = "code_phone"  # the number a code was asked for: kept in the session, never in a URL
+
+
 @bp.route("/code", methods=["GET", "POST"])
-@limiter.limit(_limit("LOGIN_LIMIT_PER_ADDRESS"), methods=["POST"], scope="code-address")
-@limiter.limit(_limit("CODE_LIMIT_PER_ACCOUNT"), key_func=_phone_key, methods=["POST"], scope="code-account")
 def request_code():
     """First sign-in or forgotten password: a one-time code by text message."""
     form = RequestCodeForm()
     if form.validate_on_submit():
-        services.issue_one_time_code(form.phone.data)
+        phone = services.normalise_phone(form.phone.data)
+        refused = _too_many(("code-acct", phone), ("code-addr", _address()))
+        if refused:
+            return refused
+        throttle.record("code-acct", phone)
+        throttle.record("code-addr", _address())
+        services.issue_one_time_code(phone)
         db.session.commit()
+        session[CODE_PHONE_KEY] = phone
         flash(_("If this number is registered, a code is on its way. It is valid for 15 minutes."), "info")
-        return redirect(url_for("accounts.code_login", phone=form.phone.data))
+        return redirect(url_for("accounts.code_login"))
     return render_template("accounts/request_code.html", form=form), (400 if form.errors else 200)
 
 
 @bp.route("/code/enter", methods=["GET", "POST"])
-@limiter.limit(_limit("LOGIN_LIMIT_PER_ADDRESS"), methods=["POST"], scope="code-enter-address")
-@limiter.limit(_limit("LOGIN_LIMIT_PER_ACCOUNT"), key_func=_phone_key, methods=["POST"], scope="code-enter-account")
 def code_login():
     form = CodeLoginForm()
-    if request.method == "GET" and request.args.get("phone"):
-        form.phone.data = services.normalise_phone(request.args["phone"])
+    if request.method == "GET" and session.get(CODE_PHONE_KEY):
+        form.phone.data = session[CODE_PHONE_KEY]
     if form.validate_on_submit():
-        person = services.redeem_one_time_code(form.phone.data, form.code.data)
-        db.session.commit()
+        phone = services.normalise_phone(form.phone.data)
+        refused = _too_many(("account", phone), ("address", _address()))
+        if refused:
+            return refused
+        person = services.redeem_one_time_code(phone, form.code.data)
         if person is not None:
-            login_user(person, remember=False)
+            db.session.commit()
+            _sign_in(person, remember=False)
             flash(_("You are signed in. Please choose your password now."), "info")
             return redirect(url_for("accounts.set_password"))
+        throttle.record("account", phone)
+        throttle.record("address", _address())
+        db.session.commit()
         form.code.errors.append(_("The code is not right or has expired. You can ask for a new one."))
     return render_template("accounts/code_login.html", form=form), (400 if form.errors else 200)
 

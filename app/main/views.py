@@ -163,27 +163,58 @@ def init_errors(app):
         return render_retry()
 
 
-# Field values longer than this (or with a line break) are shown so the person sees
-# their own words; shorter ones (a choice, an id) travel hidden.
+# Field values longer than this (or with a line break) count as text the person typed;
+# shorter ones (a choice, an id, a stage) are button presses.
 SHOWN_LENGTH = 20
+
+# Where a person types words to send (an opinion, a reply, an objection, a suggestion,
+# an opinion on a report): only these get a "send again" form, and only after the
+# request was shown to come from our own pages. A vote, a stage move or any other
+# button press is never pre-filled (docs/voting-security.md).
+RESENDABLE_ENDPOINTS = {
+    "consultation.add_post", "consultation.add_reply", "records.file_objection", "records.give_opinion",
+    "deliberation.suggestion_list",
+}
+
+
+def same_origin_request() -> bool:
+    """The browser says the request came from one of our own pages: Sec-Fetch-Site is
+    same-origin, or the Origin (else the Referer) names this host. Without any of them
+    (an old browser, a stripped header) the answer is no."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site == "same-origin"
+    origin = request.headers.get("Origin") or request.referrer
+    if not origin or origin == "null":
+        return False
+    parts = urlsplit(origin)
+    return parts.scheme in ("http", "https") and parts.netloc == request.host
 
 
 def render_retry():
-    """The form that failed its CSRF check, again: the same fields to the same address,
-    with a new token, the typed text visible and editable."""
+    """After a failed CSRF check: the words the person typed, back on the page, with a
+    fresh token — but only for a request that came from our own pages. A form to send
+    them again exists only where typing is what the form is for (RESENDABLE_ENDPOINTS);
+    the short hidden values of such a form (its stance, its parent) travel with it.
+    Nothing else is pre-filled: a forged vote or stage move becomes no one-click form."""
     from app.htmx import is_partial_request
 
     fields = []
-    if request.method == "POST":
+    trusted = request.method == "POST" and same_origin_request()
+    if trusted:
         for name, value in request.form.items(multi=True):
             if name == "csrf_token" or "password" in name or name == "code":
                 continue  # secrets are never written back into a page
             shown = len(value) >= SHOWN_LENGTH or "\n" in value
             fields.append({"name": name, "value": value, "shown": shown})
     shown_count = sum(1 for f in fields if f["shown"])
+    resend = bool(shown_count) and request.endpoint in RESENDABLE_ENDPOINTS
+    if not resend:
+        fields = [f for f in fields if f["shown"]]
     back = safe_next(_referrer_path(), url_for("main.home"))
     html = render_template("main/retry.html", fields=fields, shown_count=shown_count, action=request.path,
-                           back=back, lost_files=bool(request.files), signed_in=current_user.is_authenticated)
+                           back=back, lost_files=bool(request.files), signed_in=current_user.is_authenticated,
+                           resend=resend)
     if is_partial_request():
         # The whole retry page replaces the body (base.html lets htmx swap a 400).
         return html, 400, {"HX-Retarget": "body", "HX-Reswap": "innerHTML"}

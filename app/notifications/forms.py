@@ -6,7 +6,7 @@ from wtforms import SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.notifications.models import KIND_LABELS, KINDS
+from app.notifications.models import ALWAYS_SENT, KIND_LABELS, KINDS
 
 
 class ActionForm(FlaskForm):
@@ -14,6 +14,7 @@ class ActionForm(FlaskForm):
 
 
 class ChoicesForm(FlaskForm):
-    kinds = SelectMultipleField(choices=[SelectChoice(k, KIND_LABELS[k]) for k in KINDS],
+    kinds = SelectMultipleField(choices=[SelectChoice(k, KIND_LABELS[k]) for k in KINDS
+                                         if k not in ALWAYS_SENT],
                                 widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
                                 validate_choice=True)

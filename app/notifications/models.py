@@ -12,7 +12,10 @@ from app.extensions import db
 
 # The only kinds there are: each is something the villager can act on. No daily
 # check-ins, no rankings, no "you have not visited for a while".
-KINDS = ("poll_opened", "poll_closing", "reply", "resolution_posted", "objection_answered")
+KINDS = ("poll_opened", "poll_closing", "reply", "resolution_posted", "objection_answered", "ballot_entered")
+# Kinds nobody can turn off: someone else acted on the person's ballot (signed them in,
+# handed them a paper ballot, entered an in-hall ballot), or a fault lost their ballot.
+ALWAYS_SENT = ("ballot_entered",)
 
 KIND_LABELS = {
     "poll_opened": _l("A vote I may take part in has opened"),
@@ -20,6 +23,7 @@ KIND_LABELS = {
     "reply": _l("Someone replied to my opinion"),
     "resolution_posted": _l("A resolution of my village was posted"),
     "objection_answered": _l("My objection was answered"),
+    "ballot_entered": _l("Someone else acted on my ballot, or my ballot must be cast again"),
 }
 
 

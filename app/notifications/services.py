@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import utcnow
 from app.extensions import db
-from app.notifications.models import KINDS, Notification, NotificationOptOut, opted_out_kinds
+from app.notifications.models import ALWAYS_SENT, KINDS, Notification, NotificationOptOut, opted_out_kinds
 
 log = logging.getLogger("gongyi.notifications")
 
@@ -43,7 +43,7 @@ def add_notification(person, kind: str, text, url: str, *, send: bool = True,
     this kind off, are inactive, or already have the message with this key."""
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
-    if person is None or not person.active or kind in opted_out_kinds(person):
+    if person is None or not person.active or (kind not in ALWAYS_SENT and kind in opted_out_kinds(person)):
         return None
     if key is not None and db.session.scalar(
             select(Notification.id).where(Notification.person_id == person.id, Notification.key == key)):
@@ -78,7 +78,7 @@ def set_choices(person, wanted: set[str]) -> None:
     """Keep exactly the kinds in `wanted` turned on for this person."""
     current = {o.kind: o for o in db.session.scalars(
         select(NotificationOptOut).where(NotificationOptOut.person_id == person.id))}
-    for kind in KINDS:
+    for kind in (k for k in KINDS if k not in ALWAYS_SENT):
         if kind in wanted and kind in current:
             db.session.delete(current[kind])
         elif kind not in wanted and kind not in current:

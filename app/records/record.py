@@ -150,21 +150,72 @@ def record_json(proposal) -> str:
     return json.dumps(build_record(proposal), ensure_ascii=False, indent=2, default=str)
 
 
+MEETING_TITLES = {
+    "committee_deliberation": "村党组织和村民委员会联席会议（两委初议）",
+    "member_review": "党员大会（党员审议）",
+    "villager_resolution": "村民会议（村民决议）",
+}
+REPRESENTATIVES_TITLE = "村民代表会议（村民决议）"
+
+
+def _local(moment) -> str:
+    """A stored UTC time in Beijing time, to the minute, for a paper form."""
+    from flask_babel import format_datetime
+
+    return format_datetime(moment, "yyyy年M月d日 HH:mm") if moment else ""
+
+
 def sign_in_roster(proposal) -> dict:
-    """Who should sign in at the proposal's latest meeting: the frozen roster of its
-    latest poll when there is one, else the village's registered people."""
+    """签到表: the proposal's latest meeting in words, who should sign in (the frozen
+    roster of its latest poll, else the village's registered people), who signed in,
+    who signed them in and when, and (secret poll) who was handed a paper ballot."""
     from app.accounts.models import Person
 
     try:
-        from app.voting.models import Poll
+        from app.voting.models import Participation, Poll
     except ModuleNotFoundError:
         Poll = None
     if Poll is not None:
         poll = db.session.scalar(select(Poll).where(Poll.proposal_id == proposal.id).order_by(Poll.id.desc()))
         if poll is not None:
-            return {"title": poll.stage, "people": [
-                {"name": e.name, "household": e.household.number if e.household else None} for e in poll.roster]}
+            title = (REPRESENTATIVES_TITLE if poll.electorate == "representatives"
+                     else MEETING_TITLES.get(poll.stage, ""))
+            meeting = poll.meeting
+            attendance = {a.person_id: a for a in meeting.attendance} if meeting else {}
+            phone = set(db.session.scalars(select(Participation.unit_key).where(
+                Participation.poll_id == poll.id, Participation.channel == "online")))
+            people = []
+            for e in sorted(poll.roster, key=lambda e: ((e.household.number if e.household else "~"), e.name, e.id)):
+                a = attendance.get(e.person_id)
+                people.append({
+                    "name": e.name, "household": e.household.number if e.household else None,
+                    "signed_in": a is not None, "signed_in_by": a.signed_in_by.name if a else "",
+                    "signed_in_at": _local(a.signed_in_at) if a else "",
+                    "ballot_issued": bool(a and a.ballot_issued_at),
+                    "ballot_issued_by": a.ballot_issued_by.name if a and a.ballot_issued_by else "",
+                    "voted_by_phone": e.unit_key in phone})
+            return {"title": title, "secret": poll.secret, "place": meeting.place if meeting else "",
+                    "opened_at": _local(meeting.opened_at) if meeting else "", "people": people,
+                    "present": len(attendance), "issued": sum(1 for p in people if p["ballot_issued"]),
+                    "phone_voters": len(phone), "poll": poll}
     people = db.session.scalars(select(Person).where(Person.village_id == proposal.village_id, Person.active.is_(True))
                                 .order_by(Person.id))
-    return {"title": "", "people": [{"name": p.name, "household": p.household.number if p.household else None}
-                                    for p in people]}
+    return {"title": "", "secret": False, "place": "", "opened_at": "", "present": 0, "issued": 0, "phone_voters": 0,
+            "poll": None,
+            "people": [{"name": p.name, "household": p.household.number if p.household else None, "signed_in": False,
+                        "signed_in_by": "", "signed_in_at": "", "ballot_issued": False, "ballot_issued_by": "",
+                        "voted_by_phone": False} for p in people]}
+
+
+def paper_ballots(proposal) -> dict:
+    """表决票: the text voted on and how many identical ballots to print (one for each
+    voter of the roster who has not voted by phone). A secret poll's ballot carries no
+    name and no number, so a ballot cannot be traced to the person it was handed to."""
+    roster = sign_in_roster(proposal)
+    poll = roster["poll"]
+    count = 1
+    if poll is not None:
+        units = len({e.unit_key for e in poll.roster})
+        count = max(1, min(500, units - roster["phone_voters"]))
+    return {"title": roster["title"], "secret": roster["secret"], "count": count, "poll": poll,
+            "closes_at": _local(poll.closes_at) if poll else ""}

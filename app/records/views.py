@@ -214,16 +214,16 @@ def _records_context():
             "records_objections": record.objections_of, "records_reports": record.reports_of,
             "records_filing": record.filing_of, "records_notice_ends": permissions.notice_period_ends,
             "records_upheld_count": api.upheld_objection_count, "records_forms_filing": FilingForm,
-            "records_roster": record.sign_in_roster,
+            "records_roster": record.sign_in_roster, "records_paper_ballots": record.paper_ballots,
             "records_stage_label": stage_label, "records_checkpoint": views_board.checkpoint_for_display}
 
 
 @bp.app_template_filter("records_when")
 def records_when(value) -> str:
     """A stored UTC time in the reader's zone (Beijing by default), to the minute."""
-    from flask_babel import format_datetime
+    from app import clock
 
-    return format_datetime(value, "yyyy-MM-dd HH:mm") if value else ""
+    return clock.format_time(value) if value else ""
 
 
 def stage_label(code: str | None):

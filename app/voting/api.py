@@ -71,7 +71,7 @@ def receipts(poll: Poll) -> list[str]:
     """The published receipt list (after close only), sorted so it carries no order."""
     if not poll.is_closed:
         return []
-    return sorted(p.receipt for p in participations(poll))
+    return sorted(p.receipt for p in participations(poll) if p.receipt)  # a paper ballot has no code
 
 
 def poll_record(poll: Poll) -> dict:
@@ -97,5 +97,15 @@ def poll_record(poll: Poll) -> dict:
     if poll.meeting is not None:
         m = poll.meeting
         record["meeting"] = {"opened_at": clock.isoformat(m.opened_at), "place": m.place, "minutes": m.minutes,
-                             "attendance": [a.person_id for a in m.attendance]}
+                             "attendance": [a.person_id for a in m.attendance],
+                             "sign_in": [{"person_id": a.person_id, "signed_in_by_id": a.signed_in_by_id,
+                                          "signed_in_at": clock.isoformat(a.signed_in_at),
+                                          "paper_ballot_issued_by_id": a.ballot_issued_by_id,
+                                          "paper_ballot_issued_at": clock.isoformat(a.ballot_issued_at)
+                                          if a.ballot_issued_at else None} for a in m.attendance]}
+    hall = poll.hall_count
+    record["hall_count"] = None if hall is None else {
+        "issued": hall.issued, "returned": hall.returned, "yes": hall.yes, "no": hall.no, "abstain": hall.abstain,
+        "spoilt": hall.spoilt, "scrutineers": hall.scrutineers, "counter": hall.counter,
+        "entered_by_id": hall.entered_by_id, "entered_at": clock.isoformat(hall.entered_at)}
     return record

@@ -22,8 +22,9 @@ def open_demo_poll(proposal, actor, votes: dict[str, str] | None = None, *, in_h
                    clerk: Person | None = None, hours: int = 72, secret: bool | None = None,
                    household_mode: bool = False) -> Poll:
     """Open the poll of the proposal's current stage (or reuse the open one) and cast
-    `votes` (phone → yes/no/abstain) by phone and `in_hall` through the clerk at a
-    meeting. People not on the roster are skipped. The poll stays open."""
+    `votes` (phone → yes/no/abstain) by phone and `in_hall` at a meeting: in a secret
+    poll as paper ballots whose totals the scrutineers enter, in an open one through the
+    clerk. People not on the roster are skipped. The poll stays open."""
     stage = proposal.stage
     poll = db.session.scalar(select(Poll).where(Poll.proposal_id == proposal.id, Poll.stage == stage)
                              .order_by(Poll.id.desc()).limit(1))
@@ -39,14 +40,28 @@ def open_demo_poll(proposal, actor, votes: dict[str, str] | None = None, *, in_h
     if in_hall:
         clerk = clerk or actor
         meeting = services.open_meeting(poll, clerk, place="村委会议室")
+        paper = {"yes": 0, "no": 0, "abstain": 0}
         for phone, choice in in_hall.items():
             person = _person(phone)
             if person is None or poll.roster_entry_for(person) is None:
                 continue
             services.sign_in(meeting, person, clerk)
-            services.cast_ballot(poll, person, choice, channel="in_person", entered_by=clerk)
+            if poll.secret:  # a paper ballot (表决票), counted by the scrutineers below
+                services.issue_paper_ballot(meeting, person, clerk)
+                paper[choice] += 1
+            else:
+                services.cast_ballot(poll, person, choice, channel="in_person", entered_by=clerk)
+        if poll.secret and poll.hall_count is None and sum(paper.values()):
+            supervisors = [p.name for p in services.electorate_people(proposal.village, "adult_villagers",
+                                                                      utcnow().date())
+                           if p.has_role("supervisor", proposal.village_id)][:2] or [clerk.name]
+            n = sum(paper.values())
+            services.record_hall_count(poll, clerk, issued=n, returned=n, spoilt=0, scrutineers="、".join(supervisors),
+                                       counter=clerk.name, **paper)
         if not meeting.minutes:
-            services.record_minutes(meeting, "现场会议按程序进行：签到、宣读表决事项、现场表决。", clerk)
+            text = ("现场会议按程序进行：签到、发放表决票、宣读表决事项、无记名投票、监票人当众唱票计票。" if poll.secret
+                    else "现场会议按程序进行：签到、宣读表决事项、现场表决。")
+            services.record_minutes(meeting, text, clerk)
     db.session.flush()
     return poll
 

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from app.inputs import BaseForm as FlaskForm  # every text field refuses control characters
 from app.inputs import DbIdField
 from wtforms import BooleanField, DateTimeLocalField, HiddenField, IntegerField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 CHOICE_LABELS = {"yes": _l("Yes, I agree"), "no": _l("No, I disagree"), "abstain": _l("I abstain")}
 CHOICE_SHORT = {"yes": _l("Yes"), "no": _l("No"), "abstain": _l("Abstain")}
@@ -45,6 +45,33 @@ class SignInForm(FlaskForm):
 
 class HallBallotForm(ChoiceForm):
     person_id = DbIdField(validators=[InputRequired()])
+
+
+class PaperBallotForm(FlaskForm):
+    """发放表决票: hand a secret poll's paper ballot to a signed-in attendee."""
+
+    person_id = IntegerField(validators=[InputRequired()])
+
+
+class HallCountForm(FlaskForm):
+    """唱票计票: the scrutineers' public count of the paper ballots, as totals."""
+
+    issued = IntegerField(_l("Ballots issued"), validators=[InputRequired(), NumberRange(min=0, max=100000)])
+    returned = IntegerField(_l("Ballots returned"), validators=[InputRequired(), NumberRange(min=0, max=100000)])
+    yes = IntegerField(_l("Yes"), validators=[InputRequired(), NumberRange(min=0, max=100000)])
+    no = IntegerField(_l("No"), validators=[InputRequired(), NumberRange(min=0, max=100000)])
+    abstain = IntegerField(_l("Abstain"), validators=[InputRequired(), NumberRange(min=0, max=100000)])
+    spoilt = IntegerField(_l("Spoilt ballots"), validators=[InputRequired(), NumberRange(min=0, max=100000)])
+    scrutineers = StringField(_l("Scrutineers (names, separated by commas)"),
+                              validators=[DataRequired(), Length(max=200)])
+    counter = StringField(_l("Counted by"), validators=[DataRequired(), Length(max=40)])
+
+
+class RosterSearchForm(FlaskForm):
+    class Meta:
+        csrf = False  # a read-only search by GET
+
+    q = StringField(_l("Find by name or phone number"), validators=[Optional(), Length(max=40)])
 
 
 class MinutesForm(FlaskForm):

@@ -1,11 +1,14 @@
 """Polls (表决), their frozen rosters (应到会名单), participations, ballots, receipts and
 hybrid meetings.
 
-Secrecy (DESIGN.md §3, docs/voting-security.md): who took part lives in
-`poll_participation`; what was chosen lives in `ballot`. For a secret poll the ballot
-is keyed by an HMAC of the voting unit under `Poll.secret_key`, which is set to NULL
-when the poll closes; ballot ids are random and the ballot table has no timestamp and
-no insertion order (on SQLite it is a WITHOUT ROWID table clustered by the random id).
+Secrecy (DESIGN.md §3, docs/voting-security.md): while a secret poll is open, a
+voter's choice exists in the database only sealed (AES-GCM) on the participation row,
+under a per-poll key that lives outside the database (app.voting.keystore). At close
+the sealed choices are opened, written to `ballot` as plain choices in random order,
+with random ids and no voter key, and the key is destroyed. An open (non-secret) poll
+keeps its ballots in `ballot` keyed by the voting unit from the start. The ballot table
+has no timestamp and no insertion order (on SQLite a WITHOUT ROWID table clustered by
+the random id).
 """
 from __future__ import annotations
 
@@ -45,8 +48,9 @@ class Poll(db.Model):
     status: Mapped[str] = mapped_column(db.String(10), default="open")
     # The rule applied, frozen at opening (tally.Rule as JSON), and its words.
     rule_json: Mapped[str] = mapped_column(db.Text)
-    # Per-poll HMAC key of a secret poll; destroyed (NULL) at close.
-    secret_key: Mapped[str | None] = mapped_column(db.String(64))
+    # Public name of the secret poll's current sealing key (the key itself is never in
+    # the database: app.voting.keystore); a new one after a key store lost the key.
+    key_id: Mapped[str | None] = mapped_column(db.String(16))
     opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
@@ -63,6 +67,7 @@ class Poll(db.Model):
     closed_by: Mapped[Person | None] = relationship(foreign_keys=[closed_by_id])
     roster: Mapped[list["RosterEntry"]] = relationship(back_populates="poll", order_by="RosterEntry.id")
     meeting: Mapped["Meeting | None"] = relationship(back_populates="poll", uselist=False)
+    hall_count: Mapped["HallCount | None"] = relationship(back_populates="poll", uselist=False)
 
     __table_args__ = (
         CheckConstraint("status IN ('open', 'closed')", name="status_values"),
@@ -146,6 +151,11 @@ class Participation(db.Model):
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     receipt: Mapped[str] = mapped_column(db.String(20))
     times_cast: Mapped[int] = mapped_column(default=1)
+    # Secret poll, phone ballot: the choice sealed under the poll key `sealed_key_id`
+    # (nonce + AES-GCM ciphertext of a fixed-length plaintext); NULL after close, and
+    # NULL for a paper ballot (channel in_person: a 表决票 was issued in the hall).
+    sealed: Mapped[bytes | None] = mapped_column(db.LargeBinary(64))
+    sealed_key_id: Mapped[str | None] = mapped_column(db.String(16))
 
     cast_by: Mapped[Person] = relationship(foreign_keys=[cast_by_id])
     entered_by: Mapped[Person | None] = relationship(foreign_keys=[entered_by_id])
@@ -157,13 +167,15 @@ class Participation(db.Model):
 
 
 class Ballot(db.Model):
-    """One counted ballot per voting unit (unique constraint). For a secret poll
-    `voter_key` is HMAC(poll secret, unit key); for an open poll it is the unit key.
-    No timestamp, no sequence: the random id is the only order."""
+    """A counted choice. Open poll: one per voting unit, `voter_key` the unit key (unique
+    constraint). Secret poll: written only at close, from the sealed phone ballots, with
+    no voter key at all. No timestamp, no sequence: the random id is the only order.
+    Paper ballots of a secret poll are not rows here: they are counted by the
+    scrutineers and entered as totals (HallCount)."""
 
     id: Mapped[str] = mapped_column(db.String(32), primary_key=True, default=random_id)
     poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id"))
-    voter_key: Mapped[str] = mapped_column(db.String(64))
+    voter_key: Mapped[str | None] = mapped_column(db.String(64))
     choice: Mapped[str] = mapped_column(db.String(8))
 
     __table_args__ = (
@@ -205,8 +217,47 @@ class Attendance(db.Model):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     signed_in_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     signed_in_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Secret poll: a paper ballot (表决票) was handed to this person, by whom and when.
+    ballot_issued_at: Mapped[datetime | None]
+    ballot_issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
 
     meeting: Mapped[Meeting] = relationship(back_populates="attendance")
     person: Mapped[Person] = relationship(foreign_keys=[person_id])
+    signed_in_by: Mapped[Person] = relationship(foreign_keys=[signed_in_by_id])
+    ballot_issued_by: Mapped[Person | None] = relationship(foreign_keys=[ballot_issued_by_id])
 
     __table_args__ = (UniqueConstraint("meeting_id", "person_id", name="uq_attendance_person"),)
+
+
+class HallCount(db.Model):
+    """唱票计票: the scrutineers' (监票人) public count of a secret poll's paper ballots,
+    entered once as totals. No per-person hall choice exists for a secret poll."""
+
+    __tablename__ = "poll_hall_count"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id"), unique=True)
+    issued: Mapped[int]
+    returned: Mapped[int]
+    yes: Mapped[int]
+    no: Mapped[int]
+    abstain: Mapped[int]
+    spoilt: Mapped[int]
+    scrutineers: Mapped[str] = mapped_column(db.String(200))
+    counter: Mapped[str] = mapped_column(db.String(40))
+    entered_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    entered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    poll: Mapped[Poll] = relationship(back_populates="hall_count")
+    entered_by: Mapped[Person] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("issued >= 0 AND returned >= 0 AND yes >= 0 AND no >= 0 AND abstain >= 0 "
+                        "AND spoilt >= 0", name="non_negative"),
+        CheckConstraint("returned <= issued", name="returned_le_issued"),
+        CheckConstraint("yes + no + abstain + spoilt = returned", name="counts_sum"),
+    )
+
+    @property
+    def valid(self) -> int:
+        return self.yes + self.no + self.abstain

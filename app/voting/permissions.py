@@ -63,6 +63,14 @@ def can_run_meeting(user, poll) -> bool:
 
 
 @permission
+def can_enter_hall_count(user, poll) -> bool:
+    """The clerk or a committee member enters the scrutineers' totals once, for a secret
+    poll whose meeting handed out paper ballots, before it closes."""
+    return (poll.secret and poll.meeting is not None and poll.hall_count is None
+            and can_run_meeting(user, poll))
+
+
+@permission
 def can_see_choices(user, poll) -> bool:
     """Names with choices: only for an open (non-secret) poll, and only after it closed."""
     return can_view_poll(user, poll) and not poll.secret and poll.is_closed

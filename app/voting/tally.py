@@ -111,6 +111,14 @@ class Tally:
     rule: dict
     words_en: str
     words_zh: str
+    # Ballots that took part but count for no choice: spoilt paper ballots (废票) and
+    # phone ballots whose sealing key the key store lost (docs/voting-security.md).
+    spoilt: int = 0
+    lost: int = 0
+    # A secret poll with a meeting: how attendance was counted and the scrutineers'
+    # totals of the paper ballots ({"signed_in", "phone_only", "issued", "returned",
+    # "yes", "no", "abstain", "spoilt", "scrutineers", "counter"}); None otherwise.
+    hall: dict | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -123,18 +131,28 @@ class Tally:
         return self.words_zh if lang.startswith("zh") else self.words_en
 
 
-def evaluate(rule: Rule, roster: int, yes: int, no: int, abstain: int) -> Tally:
-    """Apply the rule to the counts (an abstention counts as taking part)."""
-    took_part = yes + no + abstain
+def evaluate(rule: Rule, roster: int, yes: int, no: int, abstain: int, *, took_part: int | None = None,
+             spoilt: int = 0, lost: int = 0, hall: dict | None = None) -> Tally:
+    """Apply the rule to the counts (an abstention counts as taking part).
+
+    `took_part` defaults to the ballots counted; a poll with a hall meeting passes the
+    attendance (signed in at the meeting, plus phone voters), which may be larger:
+    a spoilt or unreturned paper ballot still took part."""
+    counted = yes + no + abstain + spoilt + lost
+    took_part = counted if took_part is None else took_part
+    if took_part < counted:
+        raise ValueError("more ballots than people taking part")
     if took_part > roster:
         raise ValueError("more ballots than voters on the roster")
     quorum_met = roster > 0 and rule.quorum.reached(took_part, roster)
     base = roster if rule.pass_base == "roster" else took_part
     passed = quorum_met and rule.passing.reached(yes, base)
+    extra = (spoilt, lost)
     return Tally(roster=roster, took_part=took_part, yes=yes, no=no, abstain=abstain, quorum_met=quorum_met,
                  passed=passed, rule=rule.to_dict(),
-                 words_en=_words_en(rule, roster, took_part, yes, no, abstain, quorum_met, passed),
-                 words_zh=_words_zh(rule, roster, took_part, yes, no, abstain, quorum_met, passed))
+                 words_en=_words_en(rule, roster, took_part, yes, no, abstain, quorum_met, passed, extra),
+                 words_zh=_words_zh(rule, roster, took_part, yes, no, abstain, quorum_met, passed, extra),
+                 spoilt=spoilt, lost=lost, hall=hall)
 
 
 def _share_zh(share: Share, reached: bool, of: str = "") -> str:
@@ -144,10 +162,15 @@ def _share_zh(share: Share, reached: bool, of: str = "") -> str:
     return f"超过{of}{name}" if reached else f"未超过{of}{name}"
 
 
-def _words_en(rule, roster, took_part, yes, no, abstain, quorum_met, passed) -> str:
+def _words_en(rule, roster, took_part, yes, no, abstain, quorum_met, passed, extra=(0, 0)) -> str:
     unit = " households" if rule.body == "households" else ""
     first = f"{took_part} of {roster}{unit} took part, {rule.quorum.words('en', quorum_met)}"
     counts = f"{yes} yes, {no} no, {abstain} abstain"
+    spoilt, lost = extra
+    if spoilt:
+        counts += f", {spoilt} spoilt"
+    if lost:
+        counts += f", {lost} lost"
     if not quorum_met:
         return f"{first}: no quorum, the vote is not valid ({counts})"
     of = f"of {took_part}" if rule.pass_base == "took_part" else f"of all {roster}"
@@ -155,10 +178,15 @@ def _words_en(rule, roster, took_part, yes, no, abstain, quorum_met, passed) -> 
     return f"{first}; {yes} yes, {rule.passing.words('en', passed)} {of}: {verdict} ({counts})"
 
 
-def _words_zh(rule, roster, took_part, yes, no, abstain, quorum_met, passed) -> str:
+def _words_zh(rule, roster, took_part, yes, no, abstain, quorum_met, passed, extra=(0, 0)) -> str:
     unit = "户" if rule.body == "households" else "人"
     first = f"应到{roster}{unit}，实到{took_part}{unit}，{_share_zh(rule.quorum, quorum_met)}"
     counts = f"同意{yes}，反对{no}，弃权{abstain}"
+    spoilt, lost = extra
+    if spoilt:
+        counts += f"，废票{spoilt}"
+    if lost:
+        counts += f"，丢失{lost}"
     if not quorum_met:
         return f"{first}：不足法定人数，表决无效（{counts}）"
     of = f"实到{took_part}{unit}的" if rule.pass_base == "took_part" else f"应到{roster}{unit}的"

@@ -19,12 +19,13 @@ from app.main.menu import Link, menu_provider
 from app.permissions import require
 from app.voting import api, services
 from app.voting.forms import (
-    CHOICE_LABELS, CHOICE_SHORT, ChoiceForm, CloseForm, HallBallotForm, MeetingOpenForm, MinutesForm,
-    OpenPollForm, ReceiptLookupForm, SignInForm, default_closing,
+    CHOICE_LABELS, CHOICE_SHORT, ChoiceForm, CloseForm, HallBallotForm, HallCountForm, MeetingOpenForm,
+    MinutesForm, OpenPollForm, PaperBallotForm, ReceiptLookupForm, RosterSearchForm, SignInForm, default_closing,
 )
 from app.voting.models import Participation, Poll, RosterEntry
 from app.voting.permissions import (
-    can_close_poll, can_open_poll, can_run_meeting, can_see_choices, can_view_poll, can_vote, is_on_roster,
+    can_close_poll, can_enter_hall_count, can_open_poll, can_run_meeting, can_see_choices, can_view_poll, can_vote,
+    is_on_roster,
 )
 
 bp = Blueprint("voting", __name__, cli_group=None)
@@ -70,8 +71,9 @@ def chart_bars(tally) -> list[dict]:
 
 
 def _context(poll: Poll, **extra) -> dict:
+    participation = _my_participation(poll)
     return {"poll": poll, "proposal": poll.proposal, "version": poll.version, "tally": poll.tally,
-            "participation": _my_participation(poll), "diff_url": _diff_url(poll),
+            "participation": participation, "ballot_lost": services.ballot_lost(poll, participation), "diff_url": _diff_url(poll),
             "proposal_url": _proposal_url(poll.proposal), "choice_labels": CHOICE_LABELS,
             "choice_short": CHOICE_SHORT, "form": ChoiceForm(), "close_form": CloseForm(),
             "chart_bars": chart_bars, "receipt": None, "confirm": None, **extra}
@@ -234,14 +236,51 @@ def close(poll_id: int):
 
 # The clerk's hybrid meeting page
 
-def _meeting_context(poll: Poll, **refused) -> dict:
-    """The meeting page; a refused form (place, minutes) comes back with its typed text."""
+def meeting_rows(poll: Poll, query: str = "") -> list[dict]:
+    """The roster as the clerk reads it in the hall: household, group (组) and age so
+    that two people of one name can be told apart, sorted by household, filtered by a
+    name or phone search."""
+    from app.accounts.models import Household
+
+    today = utcnow().date()
     parts = {p.unit_key: p for p in api.participations(poll)}
-    return {"poll": poll, "proposal": poll.proposal, "meeting": poll.meeting, "parts": parts,
-            "open_form": MeetingOpenForm(formdata=None), "sign_form": SignInForm(formdata=None),
-            "ballot_form": HallBallotForm(formdata=None),
+    attendance = {a.person_id: a for a in poll.meeting.attendance} if poll.meeting else {}
+    stmt = (select(RosterEntry, Person, Household).join(Person, Person.id == RosterEntry.person_id)
+            .outerjoin(Household, Household.id == RosterEntry.household_id).where(RosterEntry.poll_id == poll.id))
+    query = (query or "").strip()
+    if query:
+        digits = query.replace(" ", "").replace("-", "")
+        like = f"%{query}%"
+        stmt = stmt.where(RosterEntry.name.like(like) | (Person.phone.like(f"%{digits}%") if digits.isdigit()
+                                                         else RosterEntry.name.like(like)))
+    rows = []
+    for entry, person, household in db.session.execute(stmt).all():
+        rows.append({"entry": entry, "person": person, "household": household.number if household else None,
+                     "group": household.group_name if household else None, "age": person.age_on(today),
+                     "part": parts.get(entry.unit_key), "attendance": attendance.get(person.id)})
+
+    def household_order(row):
+        number = row["household"]
+        if number is None:
+            return (2, 0, "", row["entry"].name, row["entry"].id)
+        return (0, int(number), number, row["entry"].name, row["entry"].id) if number.isdigit() \
+            else (1, 0, number, row["entry"].name, row["entry"].id)
+
+    return sorted(rows, key=household_order)
+
+
+def _meeting_context(poll: Poll, message: str | None = None, error: str | None = None, **refused) -> dict:
+    """The meeting page; a refused form (place, minutes) comes back with its typed text."""
+    search = RosterSearchForm(request.args)
+    query = search.q.data or "" if search.validate() else ""
+    hall_form = HallCountForm(formdata=None, data={"issued": services.paper_ballots_issued(poll)})
+    return {"poll": poll, "proposal": poll.proposal, "meeting": poll.meeting, "rows": meeting_rows(poll, query),
+            "query": query, "search_form": search, "open_form": MeetingOpenForm(formdata=None), "sign_form": SignInForm(formdata=None),
+            "ballot_form": HallBallotForm(formdata=None), "hall_form": hall_form,
+            "issued": services.paper_ballots_issued(poll),
+            "present": len(poll.meeting.attendance) if poll.meeting else 0,
             "minutes_form": MinutesForm(formdata=None, data={"minutes": poll.meeting.minutes if poll.meeting else ""}),
-            "choice_short": CHOICE_SHORT, **refused}
+            "choice_short": CHOICE_SHORT, "message": message, "error": error, **refused}
 
 
 @bp.get("/polls/<int:poll_id>/meeting")
@@ -258,11 +297,22 @@ def _meeting_action(poll_id: int):
     return poll
 
 
-def _after_meeting_action(poll: Poll):
+def _meeting_url(poll: Poll) -> str:
+    q = (request.form.get("q") or "").strip()[:40]
+    return url_for("voting.meeting", poll_id=poll.id, **({"q": q} if q else {}))
+
+
+def _after_meeting_action(poll: Poll, message: str | None = None, error: str | None = None):
+    """htmx: the roster again with the message in place (never queued for a later page);
+    without JavaScript: the message flashed on the meeting page after a redirect."""
     if is_partial_request():
+        db.session.expire_all()
         return render_page_or_partial("voting/meeting.html", "voting/_meeting_roster.html",
-                                      **_meeting_context(db.session.get(Poll, poll.id)))
-    return redirect(url_for("voting.meeting", poll_id=poll.id))
+                                      **_meeting_context(db.session.get(Poll, poll.id), message=message,
+                                                         error=error))
+    if message or error:
+        flash(message or error, "info" if message else "error")
+    return redirect(_meeting_url(poll))
 
 
 @bp.post("/polls/<int:poll_id>/meeting/open")
@@ -277,42 +327,86 @@ def meeting_open(poll_id: int):
     return redirect(url_for("voting.meeting", poll_id=poll.id))
 
 
+def _roster_person(form, poll: Poll) -> Person:
+    """The person a meeting form names, only within the poll's own village (400 otherwise)."""
+    person = in_village(Person, form.person_id.data, poll.village_id) if form.validate_on_submit() else None
+    if person is None:
+        abort(400)
+    return person
+
+
 @bp.post("/polls/<int:poll_id>/meeting/sign-in")
 @login_required
 def meeting_sign_in(poll_id: int):
     poll = _meeting_action(poll_id)
-    form = SignInForm()
-    person = in_village(Person, form.person_id.data, poll.village_id) if form.validate_on_submit() else None
-    if person is None or poll.meeting is None:
+    person = _roster_person(SignInForm(), poll)
+    if poll.meeting is None:
         abort(400)
     try:
         services.sign_in(poll.meeting, person, current_user)
     except services.VotingError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("voting.meeting", poll_id=poll.id))
+        return _after_meeting_action(poll, error=str(exc))
     db.session.commit()
-    return _after_meeting_action(poll)
+    return _after_meeting_action(poll, message=_("%(name)s is signed in.", name=person.name))
+
+
+@bp.post("/polls/<int:poll_id>/meeting/paper-ballot")
+@login_required
+def meeting_paper_ballot(poll_id: int):
+    """发放表决票: a secret poll's paper ballot handed to a signed-in attendee."""
+    poll = _meeting_action(poll_id)
+    person = _roster_person(PaperBallotForm(), poll)
+    if poll.meeting is None:
+        abort(400)
+    try:
+        services.issue_paper_ballot(poll.meeting, person, current_user)
+    except services.VotingError as exc:
+        db.session.rollback()
+        return _after_meeting_action(poll, error=str(exc))
+    db.session.commit()
+    return _after_meeting_action(poll, message=_("Paper ballot handed to %(name)s.", name=person.name))
 
 
 @bp.post("/polls/<int:poll_id>/meeting/ballot")
 @login_required
 def meeting_ballot(poll_id: int):
-    """The clerk enters an in-hall ballot for a signed-in attendee (channel recorded)."""
+    """Open poll only: the clerk enters an in-hall ballot for a signed-in attendee."""
     poll = _meeting_action(poll_id)
     form = HallBallotForm()
-    person = in_village(Person, form.person_id.data, poll.village_id) if form.validate_on_submit() else None
-    if person is None:
-        abort(400)
+    person = _roster_person(form, poll)
     try:
         services.cast_ballot(poll, person, form.choice.data, channel="in_person", entered_by=current_user)
     except services.VotingError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("voting.meeting", poll_id=poll.id))
+        return _after_meeting_action(poll, error=str(exc))
     db.session.commit()
-    flash(_("In-hall ballot of %(name)s recorded.", name=person.name), "info")
-    return _after_meeting_action(poll)
+    return _after_meeting_action(poll, message=_("In-hall ballot of %(name)s recorded.", name=person.name))
+
+
+@bp.post("/polls/<int:poll_id>/meeting/count")
+@login_required
+def meeting_count(poll_id: int):
+    """The scrutineers' totals of the paper ballots, entered once."""
+    poll = _poll_or_404(poll_id)
+    require(can_enter_hall_count(current_user, poll))
+    form = HallCountForm()
+    if not form.validate_on_submit():
+        flash(_("Please fill in every number and name."), "error")
+        return redirect(url_for("voting.meeting", poll_id=poll.id))
+    try:
+        services.record_hall_count(poll, current_user, issued=form.issued.data, returned=form.returned.data,
+                                   yes=form.yes.data, no=form.no.data, abstain=form.abstain.data,
+                                   spoilt=form.spoilt.data, scrutineers=form.scrutineers.data,
+                                   counter=form.counter.data)
+    except services.VotingError as exc:
+        db.session.rollback()
+        ctx = _meeting_context(poll, error=str(exc))
+        ctx["hall_form"] = form
+        return render_template("voting/meeting.html", **ctx), 400
+    db.session.commit()
+    flash(_("The count of the paper ballots is recorded."), "info")
+    return redirect(url_for("voting.meeting", poll_id=poll.id))
 
 
 @bp.post("/polls/<int:poll_id>/meeting/minutes")
@@ -383,9 +477,17 @@ def _voting_links(user):
 
 @bp.cli.command("close-due-polls")
 def close_due_polls_command():
-    """Close every poll whose closing time has passed, tally it, move the proposal on."""
+    """Close every poll whose closing time has passed, tally it, move the proposal on;
+    destroy any key of a closed poll still in the key store, and replace (and tell the
+    voters about) the key of an open secret poll that the store lost."""
     closed = services.close_due_polls()
     click.echo(f"{len(closed)} poll(s) closed" + (f": {', '.join(map(str, closed))}" if closed else "."))
+    destroyed = services.destroy_closed_poll_keys()
+    replaced = services.check_poll_keys()
+    if destroyed:
+        click.echo(f"{destroyed} key(s) of closed polls destroyed.")
+    if replaced:
+        click.echo(f"{replaced} lost poll key(s) replaced; their voters were told to vote again.")
 
 
 from app.voting import waiting  # noqa: E402,F401  (the home page's waiting votes, on the same blueprint)

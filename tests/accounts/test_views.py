@@ -92,6 +92,54 @@ def test_login_rate_limited_per_address(client, db):
     assert codes[30] == 429
 
 
+def test_two_hundred_correct_sign_ins_from_one_address_all_succeed(app, db):
+    """A village hall on shared Wi-Fi on voting day: only failures count per address."""
+    people = [make_user() for _ in range(200)]
+    db.session.commit()
+    codes = []
+    for person in people:
+        b = Browser(app.test_client())
+        b.get("/login")
+        codes.append(b.post("/login", {"phone": person.phone, "password": PASSWORD},
+                            environ_base={"REMOTE_ADDR": "10.1.1.1"}).status_code)
+    assert codes == [302] * 200
+
+
+def test_a_new_sign_in_makes_every_older_cookie_useless(app, db):
+    person = make_user(name="轮换测试")
+    db.session.commit()
+    old = Browser(app.test_client())
+    old.get("/login")
+    old.post("/login", {"phone": person.phone, "password": PASSWORD})
+    assert "轮换测试" in old.get("/").get_data(as_text=True)
+    new = Browser(app.test_client())
+    new.get("/login")
+    new.post("/login", {"phone": person.phone, "password": PASSWORD})
+    assert "轮换测试" in new.get("/").get_data(as_text=True)
+    assert "轮换测试" not in old.get("/").get_data(as_text=True)
+
+
+def test_the_phone_number_never_appears_in_a_url(client, db, outbox):
+    person = make_user()
+    b = Browser(client)
+    b.get("/code")
+    resp = b.post("/code", {"phone": person.phone})
+    assert resp.status_code == 302 and person.phone not in resp.location
+    page = b.get(resp.location).get_data(as_text=True)
+    assert f'value="{person.phone}"' in page  # the number is filled in from the session
+
+
+def test_wrong_codes_count_toward_the_account_limit(client, db, outbox):
+    person = make_user()
+    b = Browser(client)
+    b.get("/code")
+    b.post("/code", {"phone": person.phone})
+    b.get("/code/enter")
+    codes = [b.post("/code/enter", {"phone": person.phone, "code": "000000"},
+                    environ_base={"REMOTE_ADDR": f"10.2.0.{i}"}).status_code for i in range(6)]
+    assert codes == [400] * 5 + [429]
+
+
 def test_first_sign_in_with_code_then_set_password(client, db, outbox):
     person = make_user(password="unused-initial-pass")
     person.password_hash = None
@@ -100,7 +148,7 @@ def test_first_sign_in_with_code_then_set_password(client, db, outbox):
     assert b.post("/code", {"phone": person.phone}).status_code == 302
     text = outbox[-1][1]
     code = code_from(text)
-    b.get(f"/code/enter?phone={person.phone}")
+    b.get("/code/enter")
     resp = b.post("/code/enter", {"phone": person.phone, "code": code})
     assert resp.status_code == 302 and resp.location.endswith("/password")
     b.get("/password")

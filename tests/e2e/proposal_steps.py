@@ -97,9 +97,14 @@ def write_summary(page: Page, path: str) -> None:
     expect(flash(page)).to_contain_text("协商情况总结已保存")
 
 
-def all_vote_in_hall(page: Page, poll_path: str, choice: str = "同意") -> None:
-    """The clerk (or a committee member) starts the meeting of a poll and enters an in-hall
-    ballot for everyone on its roster who has not voted yet."""
+HALL_COUNT_FIELD = {"同意": "同意", "反对": "反对", "弃权": "弃权"}
+
+
+def all_vote_in_hall(page: Page, poll_path: str, choice: str = "同意", *, against: int = 0) -> None:
+    """The clerk (or a committee member) starts the meeting of a poll and signs in everyone
+    on its roster. In a secret poll each one who has not voted by phone gets a paper
+    ballot, and the scrutineers' count (`against` of them 反对, the rest `choice`) is
+    entered as totals; in an open vote the clerk enters an in-hall ballot for each."""
     page.goto(poll_path + "/meeting")
     start = page.get_by_role("button", name="开始会议")
     if start.count():
@@ -113,6 +118,24 @@ def all_vote_in_hall(page: Page, poll_path: str, choice: str = "同意") -> None
         before = sign.count()
         sign.first.click()
         expect(sign).to_have_count(before - 1)
+    paper = roster.get_by_role("button", name=re.compile("^给.+发表决票$"))
+    if paper.count() or page.get_by_role("heading", name="纸质表决票计票结果").count():
+        while paper.count():
+            before = paper.count()
+            paper.first.click()
+            expect(paper).to_have_count(before - 1)
+        handed = int(re.search(r"已发表决票：(\d+)", roster.inner_text()).group(1))
+        count = page.locator("#hall-count")
+        values = {"发出票数": handed, "收回票数": handed, "同意": 0, "反对": 0, "弃权": 0, "废票": 0}
+        values[HALL_COUNT_FIELD[choice]] += handed - against
+        values["反对"] += against
+        for label, value in values.items():
+            count.get_by_label(label, exact=True).fill(str(value))
+        count.get_by_label(re.compile("^监票人")).fill("王监票、李监票")
+        count.get_by_label("计票人", exact=True).fill("赵计票")
+        count.get_by_role("button", name="录入计票结果").click()
+        expect(page.locator("#hall-count")).to_contain_text("王监票、李监票")
+        return
     rows = roster.locator(".roster-row").filter(has_not=page.locator(".tag"))
     while rows.count():
         before = rows.count()

@@ -98,18 +98,23 @@ def test_hall_ballots_and_closing_count_the_vote_and_post_the_resolution(page, s
         total = int(re.search(r"应到(\d+)人", heading.inner_text()).group(1))
         people = [n.strip() for n in roster.locator(".roster-name strong").all_inner_texts()]
         first, second = [n for n in people if n != "赵淑珍" and people.count(n) == 1][:2]  # names told apart
-        for present, name in enumerate((first, second), start=1):
+        for present, name in enumerate((first, second, "赵淑珍"), start=1):
             roster.get_by_role("button", name=f"为{name}签到").click()
             expect(heading).to_contain_text(f"已到{present}人")
-        roster.get_by_role("button", name=f"{first}: 同意").click()
-        expect(roster.locator(".roster-row").filter(has_text=first)).to_contain_text("已现场投票")
-        roster.get_by_role("button", name=f"{second}: 反对").click()
-        expect(roster.locator(".roster-row").filter(has_text=second)).to_contain_text("已现场投票")
-        expect(roster.locator(".roster-row").filter(has_text="赵淑珍")).to_contain_text("已手机投票")
-        expect(roster.get_by_text("已现场投票")).to_have_count(2)
+        # A secret poll: no per-person choice buttons; a paper ballot for each attendee...
+        expect(roster.get_by_role("button", name=re.compile(": 同意$"))).to_have_count(0)
+        for name in (first, second):
+            roster.get_by_role("button", name=f"给{name}发表决票").click()
+            expect(roster.locator(".roster-row").filter(has_text=name)).to_contain_text("已领表决票")
+            expect(roster.get_by_role("status")).to_contain_text(f"已给 {name} 发表决票。")
+        # ...but not for 赵淑珍, who voted by phone: her phone ballot stands.
+        zhao = roster.locator(".roster-row").filter(has_text="赵淑珍")
+        expect(zhao).to_contain_text("已手机投票")
+        expect(zhao.get_by_role("button")).to_have_count(0)
+        expect(roster.get_by_text("已领表决票")).to_have_count(2)
 
-        # Everyone else gives a yes in the hall, so the poll may close before its time.
-        all_vote_in_hall(clerk, poll, "同意")
+        # Everyone else gets a paper ballot; the scrutineers count: all yes but one no.
+        all_vote_in_hall(clerk, poll, "同意", against=1)
         chair.goto(poll)
         chair.get_by_role("button", name="结束表决并计票").click()
         expect(flash(chair)).to_contain_text("表决已结束并完成计票")
@@ -117,14 +122,15 @@ def test_hall_ballots_and_closing_count_the_vote_and_post_the_resolution(page, s
         expect(results.get_by_role("heading")).to_contain_text("通过")
         expect(results.get_by_role("img")).to_have_accessible_name(
             f"同意{total - 1}，反对1，弃权0，未参加0")
+        expect(results).to_contain_text("王监票、李监票")  # the scrutineers, named with the hall totals
 
         chair.goto(path)
         expect(stage_badge(chair)).to_contain_text("决议公开")
 
-        # Who took part and how: the two hall ballots name the clerk who entered them.
+        # Who took part and how: the paper ballots name the clerk who handed them out.
         chair.goto(poll + "/receipts")
         for name in (first, second):
-            expect(chair.locator("ul.people li").filter(has_text=name)).to_contain_text("现场投票，由杨丽娟录入")
+            expect(chair.locator("ul.people li").filter(has_text=name)).to_contain_text("会场纸质表决票，由杨丽娟发放")
         expect(chair.locator("ul.people li").filter(has_text="赵淑珍")).to_contain_text("手机投票")
 
         # The villager finds the receipt in the published list.

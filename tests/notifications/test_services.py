@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from app.accounts.models import utcnow
 from app.extensions import db
 from app.notifications import api, services
-from app.notifications.models import KINDS, Notification, unread_count
+from app.notifications.models import ALWAYS_SENT, KINDS, Notification, unread_count
 from tests.factories import make_user
 from tests.voting.factories import make_poll
 
@@ -46,15 +46,24 @@ def test_send_false_fills_the_inbox_only(ctx, outbox):
     assert outbox == []
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", [k for k in KINDS if k not in ALWAYS_SENT])
 def test_a_kind_turned_off_is_neither_stored_nor_sent(ctx, outbox, kind):
     person = make_user()
     services.set_choices(person, set(KINDS) - {kind})
     assert api.notify(person, kind, "关掉了", "/") is None
     others = [k for k in KINDS if k != kind]
+
     assert api.notify(person, others[0], "还开着", "/") is not None
     db.session.commit()
     assert [t for _, t in outbox] == ["还开着 http://localhost/"]
+
+
+def test_a_notice_that_someone_else_acted_on_my_ballot_cannot_be_turned_off(ctx, outbox):
+    person = make_user()
+    services.set_choices(person, set())
+    assert api.notify(person, "ballot_entered", "文书为您签到", "/") is not None
+    db.session.commit()
+    assert [t for _, t in outbox] == ["文书为您签到 http://localhost/"]
 
 
 def test_choices_can_be_turned_back_on(ctx):

@@ -48,7 +48,11 @@ def _run_concurrently(app, jobs):
 
 
 def _counts(app, poll_id):
+    """Close the poll (a secret poll's sealed ballots become counted ballots only then)
+    and count what it holds."""
     with app.app_context():
+        services.close_poll(db.session.get(Poll, poll_id))
+        db.session.commit()
         ballots = db.session.scalar(select(func.count()).select_from(Ballot).where(Ballot.poll_id == poll_id))
         parts = db.session.scalars(select(Participation).where(Participation.poll_id == poll_id)).all()
         choices = Counter(db.session.scalars(select(Ballot.choice).where(Ballot.poll_id == poll_id)))

@@ -1,7 +1,5 @@
 """After a secret poll closes, nothing pairs a person with a choice: no page, export,
 audit row or log line, for any role, and no database row joins participation to ballot."""
-import hashlib
-import hmac
 import json
 import logging
 import re
@@ -10,7 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.records.models import AuditEvent
-from app.voting import services
+from app.voting import keystore, services
 from app.voting.models import Ballot, Participation, Poll
 from tests.factories import make_user
 from tests.voting.factories import make_poll
@@ -32,33 +30,43 @@ def test_a_closed_secret_poll_pairs_no_person_with_a_choice_anywhere(db, client,
     plan = {people[0]: "yes", people[1]: "no", people[2]: "abstain", people[3]: "no"}
     meeting = services.open_meeting(poll, clerk)
     services.sign_in(meeting, people[3], clerk)
-    secret = poll.secret_key
+    services.issue_paper_ballot(meeting, people[3], clerk)  # people[3] votes on paper in the hall
+    store = keystore.get_store()
+    key_id = poll.key_id
+    key = store.get(poll.id, key_id)
+    assert key is not None and poll.key_id
     for person, choice in plan.items():
-        if person is people[3]:
-            services.cast_ballot(poll, person, choice, channel="in_person", entered_by=clerk)
-        else:
+        if person is not people[3]:
             services.cast_ballot(poll, person, "yes")
             services.cast_ballot(poll, person, choice)  # changed once
-    ids_before = set(db.session.scalars(select(Ballot.id).where(Ballot.poll_id == poll.id)))
+    sealed = set(db.session.scalars(select(Participation.sealed).where(Participation.poll_id == poll.id,
+                                                                     Participation.sealed.is_not(None))))
+    assert len(sealed) == 3 and len({len(b) for b in sealed}) == 1  # one length whatever the choice
+    assert db.session.scalar(select(Ballot.id).where(Ballot.poll_id == poll.id)) is None  # no ballot row while open
+    services.record_hall_count(poll, clerk, issued=1, returned=1, yes=0, no=1, abstain=0, spoilt=0,
+                               scrutineers="王监票, 李监票", counter="赵计票")
     services.close_poll(poll, opener)
     db.session.commit()
     poll = db.session.get(Poll, poll.id)
 
-    # The database: the secret is gone and no ballot row can be matched to a participation row.
-    assert poll.secret_key is None
-    units = list(db.session.scalars(select(Participation.unit_key).where(Participation.poll_id == poll.id)))
-    keys = set(db.session.scalars(select(Ballot.voter_key).where(Ballot.poll_id == poll.id)))
-    hmacs = {hmac.new(bytes.fromhex(secret), u.encode(), hashlib.sha256).hexdigest() for u in units}
-    assert not keys & hmacs and not keys & set(units)
-    assert not ids_before & set(db.session.scalars(select(Ballot.id).where(Ballot.poll_id == poll.id)))
+    # The database and the key store: the key is gone, nothing sealed is left, and the
+    # counted ballots carry no voter key at all.
+    assert poll.key_id is None and store.get(poll.id, key_id) is None
+    assert all(pid != poll.id for pid, _k in store.stored())
+    assert db.session.scalar(select(Participation.id).where(Participation.poll_id == poll.id,
+                                                            Participation.sealed.is_not(None))) is None
+    assert set(db.session.scalars(select(Ballot.voter_key).where(Ballot.poll_id == poll.id))) == {None}
+    assert sorted(db.session.scalars(select(Ballot.choice).where(Ballot.poll_id == poll.id))) == ["abstain", "no", "yes"]
+    assert (poll.tally.yes, poll.tally.no, poll.tally.abstain, poll.tally.took_part) == (1, 2, 1, 4)
     assert {c.name for c in Ballot.__table__.columns} == {"id", "poll_id", "voter_key", "choice"}
+    secretish_values = {key.hex(), key_id} | {b.hex() for b in sealed}
 
-    # The audit chain: no choice, no ballot id or key in any row.
+    # The audit chain: no choice, no key or sealed ballot in any row.
     for ev in db.session.scalars(select(AuditEvent)):
         payload = json.loads(ev.payload)
         if ev.kind == "ballot_cast":
             assert "choice" not in payload
-        for secretish in ids_before | keys | hmacs:
+        for secretish in secretish_values - {key_id}:
             assert secretish not in ev.payload
 
     # Every page and the export, for every role.

@@ -2,13 +2,15 @@
 import re
 from datetime import timedelta
 
+from datetime import date
+
 import pytest
 from sqlalchemy import func, select
 
 from app.accounts.models import utcnow
 from app.extensions import db as _db
 from app.voting import services
-from app.voting.models import Ballot, Poll
+from app.voting.models import Ballot, Participation, Poll
 from tests.factories import make_user
 from tests.voting.factories import make_poll, ready_proposal
 
@@ -29,7 +31,8 @@ def open_poll(db, english):
 
 
 def count(poll):
-    return _db.session.scalar(select(func.count()).select_from(Ballot).where(Ballot.poll_id == poll.id))
+    """Ballots cast so far (a secret poll's are sealed on the participation row until close)."""
+    return _db.session.scalar(select(func.count()).select_from(Participation).where(Participation.poll_id == poll.id))
 
 
 def test_anonymous_visitors_are_sent_to_the_login_page(open_poll, client):
@@ -193,8 +196,8 @@ def test_the_meeting_page_is_for_the_clerk_and_not_for_a_villager(open_poll, log
     assert login_as(people[0]).get(f"/polls/{poll.id}/meeting").status_code == 403
 
 
-def test_the_clerk_signs_in_an_attendee_and_enters_an_in_hall_ballot(open_poll, login_as):
-    poll, people, _ = open_poll
+def test_in_an_open_vote_the_clerk_signs_in_an_attendee_and_enters_an_in_hall_ballot(db, english, login_as):
+    poll, people, _ = make_poll("member_review", voters=2, secret=False)
     clerk = make_user(["clerk"], poll.village)
     _db.session.commit()
     b = login_as(clerk)
@@ -202,11 +205,85 @@ def test_the_clerk_signs_in_an_attendee_and_enters_an_in_hall_ballot(open_poll, 
     assert b.post(f"/polls/{poll.id}/meeting/open", {"place": "村委会"}).status_code == 302
     b.get(f"/polls/{poll.id}/meeting")
     resp = b.post(f"/polls/{poll.id}/meeting/sign-in", {"person_id": people[0].id}, headers={"HX-Request": "true"})
-    assert resp.status_code == 200 and 'id="meeting-roster"' in resp.get_data(as_text=True)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and 'id="meeting-roster"' in html
+    assert f"{people[0].name} is signed in." in html and f"signed in by {clerk.name}" in html
     assert b.post(f"/polls/{poll.id}/meeting/ballot", {"person_id": people[0].id, "choice": "no"}).status_code == 302
     assert services.count_ballots(poll.id)["no"] == 1
     assert b.post(f"/polls/{poll.id}/meeting/minutes", {"minutes": "九时开会"}).status_code == 302
     assert _db.session.get(Poll, poll.id).meeting.minutes == "九时开会"
+
+
+def test_htmx_meeting_actions_show_their_message_in_place_and_never_later(db, english, login_as):
+    poll, people, _ = make_poll(voters=3)
+    clerk = make_user(["clerk"], poll.village)
+    _db.session.commit()
+    b = login_as(clerk)
+    b.post(f"/polls/{poll.id}/meeting/open", {"place": "村委会"})
+    b.get(f"/polls/{poll.id}/meeting")
+    for p in people:
+        html = b.post(f"/polls/{poll.id}/meeting/sign-in", {"person_id": p.id},
+                      headers={"HX-Request": "true"}).get_data(as_text=True)
+        assert f"{p.name} is signed in." in html
+    later = b.get(f"/polls/{poll.id}/meeting").get_data(as_text=True)
+    assert "is signed in." not in later
+
+
+def test_in_a_secret_poll_the_hall_gets_paper_ballots_and_the_count_is_entered_as_totals(open_poll, login_as):
+    poll, people, _ = open_poll
+    clerk = make_user(["clerk"], poll.village)
+    _db.session.commit()
+    b = login_as(clerk)
+    b.post(f"/polls/{poll.id}/meeting/open", {"place": "村委会"})
+    b.get(f"/polls/{poll.id}/meeting")
+    for p in people[:2]:
+        b.post(f"/polls/{poll.id}/meeting/sign-in", {"person_id": p.id})
+    html = b.get(f"/polls/{poll.id}/meeting").get_data(as_text=True)
+    assert 'name="choice"' not in html  # no per-person choice buttons in a secret poll
+    assert f"Hand a paper ballot to {people[0].name}" in html
+    # A hand-made per-person hall ballot is refused and changes nothing.
+    b.post(f"/polls/{poll.id}/meeting/ballot", {"person_id": people[0].id, "choice": "no"})
+    assert count(poll) == 0
+    html = b.post(f"/polls/{poll.id}/meeting/paper-ballot", {"person_id": people[0].id},
+                  headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert f"Paper ballot handed to {people[0].name}." in html and "paper ballot handed out" in html
+    bad = b.post(f"/polls/{poll.id}/meeting/count", {"issued": 1, "returned": 1, "yes": 1, "no": 1, "abstain": 0,
+                                                     "spoilt": 0, "scrutineers": "王一, 李二", "counter": "赵三"})
+    assert bad.status_code == 400 and "add up" in bad.get_data(as_text=True)
+    ok = b.post(f"/polls/{poll.id}/meeting/count", {"issued": 1, "returned": 1, "yes": 0, "no": 1, "abstain": 0,
+                                                    "spoilt": 0, "scrutineers": "王一, 李二", "counter": "赵三"})
+    assert ok.status_code == 302
+    html = b.get(f"/polls/{poll.id}/meeting").get_data(as_text=True)
+    assert "王一、李二" in html and "赵三" in html
+    # The voter's own page says their paper ballot counts.
+    v = login_as(people[0]).get(f"/polls/{poll.id}").get_data(as_text=True)
+    assert "paper ballot was handed to you" in v
+
+
+def test_the_meeting_roster_is_sorted_by_household_and_searchable(db, english, login_as):
+    poll, people, _ = make_poll(voters=0)
+    village = poll.village
+    poll.proposal.stage = "villager_resolution"
+    from tests.factories import make_user as mk
+    twin_a = mk(["villager"], village, name="刘玉梅", household="12", birth_date=date(1950, 3, 1))
+    twin_b = mk(["villager"], village, name="刘玉梅", household="3", birth_date=date(1990, 3, 1))
+    _db.session.flush()
+    from app.voting.models import RosterEntry
+    for p in (twin_a, twin_b):
+        _db.session.add(RosterEntry(poll_id=poll.id, person_id=p.id, household_id=p.household_id, name=p.name,
+                                    unit_key=f"p{p.id}"))
+    twin_a.household.group_name = "二"
+    clerk = make_user(["clerk"], village)
+    _db.session.commit()
+    b = login_as(clerk)
+    b.post(f"/polls/{poll.id}/meeting/open", {"place": "村委会"})
+    html = b.get(f"/polls/{poll.id}/meeting").get_data(as_text=True)
+    assert html.index("household 3") < html.index("household 12")
+    assert "group 二" in html and "years" in html
+    found = b.get(f"/polls/{poll.id}/meeting?q={twin_b.phone}").get_data(as_text=True)
+    assert "household 3" in found and "household 12" not in found
+    by_name = b.get(f"/polls/{poll.id}/meeting?q=刘玉").get_data(as_text=True)
+    assert by_name.count("Sign in 刘玉梅") == 2
 
 
 def test_my_polls_lists_the_village_polls(open_poll, login_as):
@@ -243,3 +320,35 @@ def test_the_list_of_votes_closes_polls_whose_time_has_passed(open_poll, login_a
     _db.session.commit()
     login_as(people[0]).get("/polls")
     assert _db.session.get(Poll, poll.id).is_closed
+
+
+def test_exports_and_json_answers_are_never_stored_by_a_browser_or_proxy(open_poll, login_as):
+    poll, people, opener = open_poll
+    b = login_as(opener)
+    resp = b.get(f"/polls/{poll.id}/record.json")
+    assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-store"
+    csv = b.get(f"/villages/{poll.village_id}/proposals.csv")
+    assert csv.status_code == 200 and csv.headers["Cache-Control"] == "no-store"
+
+
+def test_the_printed_sign_in_sheet_names_who_signed_in_whom_and_the_ballots_carry_no_name(open_poll, login_as):
+    poll, people, opener = open_poll
+    clerk = make_user(["clerk"], poll.village, name="文书小王")
+    meeting = services.open_meeting(poll, clerk, place="村委会议室")
+    services.cast_ballot(poll, people[2], "yes")
+    for p in people[:2]:
+        services.sign_in(meeting, p, clerk)
+    services.issue_paper_ballot(meeting, people[0], clerk)
+    _db.session.commit()
+    b = login_as(clerk)
+    sheet = b.get(f"/proposals/{poll.proposal_id}/forms/sign_in").get_data(as_text=True)
+    text = re.sub(r"<[^>]+>", " ", sheet)
+    assert "会议：村民会议（村民决议）" in text and "villager_resolution" not in sheet
+    assert "应到 4 人" in text and "实到（签到）2 人" in text and "已在手机上投票 1 人" in text
+    assert "发出表决票 1 张" in text
+    assert text.count("文书小王") >= 3  # who signed them in, and who handed the ballot
+    assert "已领（文书小王发）" in text
+    ballots = b.get(f"/proposals/{poll.proposal_id}/forms/ballot").get_data(as_text=True)
+    assert ballots.count('class="paper-ballot"') == 3  # 4 on the roster, 1 voted by phone
+    assert "无记名投票表决票" in ballots and "同意" in ballots
+    assert not any(p.name in ballots for p in people)
