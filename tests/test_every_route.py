@@ -23,6 +23,7 @@ import pytest
 
 from app.accounts.models import utcnow
 from app.extensions import db as _db
+from tests.records import images
 from tests.conftest import csrf_token_from
 from tests.factories import make_proposal, make_township, make_user, make_village
 
@@ -102,7 +103,7 @@ def build_world() -> World:
     records.answer_objection(records.file_objection(w.objects["upheld"], people["villager"], "程序有误。"),
                              people["supervisor"], "异议成立。", True)
     w.implementing = make_proposal("implementing", village, chair)
-    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 100
+    png = images.png((40, 30))
     w.objects["report"] = records.post_report(w.implementing, chair, "路基完成。", photos=[png])
     w.objects["photo"] = w.objects["report"].photos[0]
     w.completed = make_proposal("completed", village, chair)

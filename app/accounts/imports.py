@@ -21,6 +21,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import and_, delete, exists, insert, literal, select, update
 
+from app.records import binding
 from app.accounts.models import (
     VILLAGE_ROLES, Household, PeopleImport, PeopleImportRow, Person, RoleGrant, Village, utcnow,
 )
@@ -134,15 +135,24 @@ def _make_real(import_id: int, village_id: int, actor_id: int, digest: str) -> i
     db.session.execute(insert(Person).from_select(
         ["village_id", "household_id", "name", "phone", "gender", "birth_date", "session_token", "large_text",
          "active", "created_at"], people))
-    for role in VILLAGE_ROLES:
-        grants = (select(Person.id, literal(role), literal(village_id), literal(now))
-                  .select_from(Person.__table__.join(staged, staged.c.phone == Person.phone))
-                  .where(staged.c.roles.like(f"%,{role},%")))
-        db.session.execute(insert(RoleGrant).from_select(["person_id", "role", "village_id", "granted_at"], grants))
+    # The grants are bound to the audit chain like any other (app.records.binding), and the
+    # import's event names them, so verify's roles (grants minus revocations) include them.
+    with binding.insert_from_select(db.session, "role_grant",
+                                    (RoleGrant.village_id == village_id) & (RoleGrant.granted_at == now)):
+        for role in VILLAGE_ROLES:
+            grants = (select(Person.id, literal(role), literal(village_id), literal(now))
+                      .select_from(Person.__table__.join(staged, staged.c.phone == Person.phone))
+                      .where(staged.c.roles.like(f"%,{role},%")))
+            db.session.execute(insert(RoleGrant).from_select(["person_id", "role", "village_id", "granted_at"],
+                                                             grants))
+    granted = [[pid, role] for pid, role in db.session.execute(
+        select(RoleGrant.person_id, RoleGrant.role).where(RoleGrant.village_id == village_id,
+                                                          RoleGrant.granted_at == now)
+        .order_by(RoleGrant.person_id, RoleGrant.role))]
     count = db.session.scalar(select(db.func.count()).select_from(staged))
     db.session.execute(delete(PeopleImportRow).where(PeopleImportRow.import_id == import_id))
     db.session.execute(update(PeopleImport).where(PeopleImport.id == import_id).values(
         status="done", created_count=count, content=None, finished_at=now))
     record_event("people.imported", actor=db.session.get(Person, actor_id), village_id=village_id,
-                 payload={"count": count, "rows_sha256": digest, "import_id": import_id})
+                 payload={"count": count, "rows_sha256": digest, "import_id": import_id, "grants": granted})
     return count

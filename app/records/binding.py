@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -50,11 +51,12 @@ BOUND: dict[str, Bound] = {b.table: b for b in (
     Bound("authorisation"),
     Bound("suggestion"),
     Bound("suggestion_signature"),
-    Bound("poll", exclude=("secret_key",)),  # the per-poll HMAC key is a secret until it is destroyed
+    Bound("poll"),
     Bound("roster_entry", group_by="poll_id"),
     Bound("poll_participation", natural_key=("poll_id", "unit_key")),  # written by INSERT … ON CONFLICT
     Bound("poll_meeting"),
     Bound("poll_attendance"),
+    Bound("poll_hall_count"),
     Bound("consultation_post"),
     Bound("stakeholder"),
     Bound("consultation_summary"),
@@ -69,6 +71,8 @@ BOUND: dict[str, Bound] = {b.table: b for b in (
 )}
 
 BALLOTS = "ballot"  # the key under which a closed poll's multiset of choices is bound
+BULK_KEY = "gongyi_bulk_insert"
+IN_CHUNK = 5000  # ids per IN (…) list: below every database's limit on bound parameters
 
 
 def _value(v):
@@ -159,6 +163,10 @@ def _collect_core(state) -> None:
         return
     session, t = state.session, table(name)
     pending = _pending(session)
+    if state.is_insert and getattr(stmt, "select", None) is not None:
+        if session.info.get(BULK_KEY) != name:
+            raise RuntimeError(f"an INSERT … SELECT into the bound table {name} must run in insert_from_select()")
+        return
     if state.is_insert:
         params = state.parameters
         rows = params if isinstance(params, list) else [params] if params else []
@@ -181,6 +189,22 @@ def _collect_core(state) -> None:
     with session.no_autoflush:
         keys = set(session.execute(q).scalars())
     pending.setdefault(name, set()).update(keys)
+
+
+@contextmanager
+def insert_from_select(session: Session, name: str, written):
+    """Around a set-based INSERT … SELECT into a bound table, which names no ids: after
+    it, the rows that `written` (a WHERE clause on that table) selects are bound like
+    any other row the transaction wrote."""
+    session.info[BULK_KEY] = name
+    try:
+        yield
+    finally:
+        session.info.pop(BULK_KEY, None)
+    t = table(name)
+    with session.no_autoflush:
+        ids = session.execute(select(t.c.id).where(written)).scalars()
+        _pending(session).setdefault(name, set()).update(ids)
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -245,10 +269,12 @@ def take_pending_bindings(session: Session) -> dict:
                     groups.setdefault(row[spec.group_by], []).append(dict(row))
                 found = {k: group_digest(v) for k, v in groups.items()}
             else:
-                for row in session.execute(select(*cols).where(t.c.id.in_(keys))).mappings():
-                    found[row["id"]] = digest(dict(row))
-                    if name == "poll" and row["status"] == "closed":
-                        closed_polls.add(row["id"])
+                for i in range(0, len(keys), IN_CHUNK):  # an import binds thousands of rows at once
+                    chunk = keys[i:i + IN_CHUNK]
+                    for row in session.execute(select(*cols).where(t.c.id.in_(chunk))).mappings():
+                        found[row["id"]] = digest(dict(row))
+                        if name == "poll" and row["status"] == "closed":
+                            closed_polls.add(row["id"])
             out[name] = {str(k): found.get(k) for k in keys}
         if closed_polls:
             counts = ballots_at_close(closed_polls)

@@ -74,13 +74,15 @@ def _walk_chain(want_seqs: set[int]) -> tuple[ChainReport, _Walk]:
             return ChainReport(False, checked, seq, eid, "its contents do not match its hash"), walk
         if seq in want_seqs:
             walk.hashes[seq] = hsh
-        if '"rows"' in payload or kind.startswith("role."):
+        if '"rows"' in payload or kind.startswith("role.") or kind == "people.imported":
             data = json.loads(payload)
             for name, bound in (data.get("rows") or {}).items():
                 for key, value in bound.items():
                     walk.latest[(name, key)] = (value, seq)
             if kind == "role.granted":
                 walk.roles.add((object_id, data.get("role"), village_id, township_id))
+            elif kind == "people.imported":  # a CSV import grants its roles in one event
+                walk.roles.update((pid, role, village_id, None) for pid, role in data.get("grants") or ())
             elif kind == "role.revoked":
                 walk.roles = {g for g in walk.roles
                               if not (g[0] == object_id and g[1] == data.get("role") and g[2] == village_id)}
@@ -186,7 +188,11 @@ def _check_derived(kept: dict[str, list[dict]], walk: _Walk) -> list[RowProblem]
             problems.append(RowProblem("ballot", f"poll {poll['id']}", "the ballots do not recount to the choices "
                                                                        "recorded at close", bound[1]))
         tally = json.loads(poll["tally_json"]) if poll.get("tally_json") else {}
-        stored = {c: tally.get(c, 0) for c in ("yes", "no", "abstain") if tally.get(c, 0)}
+        # A secret poll's paper ballots are counted by the scrutineers as totals (tally
+        # "hall", bound with poll_hall_count); the ballot table holds the phone ballots.
+        hall = tally.get("hall") or {}
+        stored = {c: tally.get(c, 0) - (hall.get(c) or 0) for c in ("yes", "no", "abstain")}
+        stored = {c: n for c, n in stored.items() if n}
         if stored != counted:
             problems.append(RowProblem("poll", poll["id"], "its stored tally does not equal the count of its ballots"))
     return problems

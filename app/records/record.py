@@ -160,9 +160,10 @@ REPRESENTATIVES_TITLE = "村民代表会议（村民决议）"
 
 def _local(moment) -> str:
     """A stored UTC time in Beijing time, to the minute, for a paper form."""
-    from flask_babel import format_datetime
+    from flask_babel import force_locale
 
-    return format_datetime(moment, "yyyy年M月d日 HH:mm") if moment else ""
+    with force_locale("zh_Hans"):
+        return clock.format_time(moment) if moment else ""
 
 
 def sign_in_roster(proposal) -> dict:

@@ -11,7 +11,7 @@ from datetime import datetime
 from cryptography.exceptions import InvalidTag
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import LazyString, format_datetime
+from flask_babel import LazyString
 from sqlalchemy import distinct, event, func, insert, select
 from sqlalchemy.orm import Session
 
@@ -177,7 +177,7 @@ def _sealing_key(poll: Poll) -> bytes:
                           "ballots_to_cast_again": len(affected)})
     text = _l("Gongyi: a server fault lost your phone ballot on “%(title)s”. It will not count unless you "
               "vote again before %(until)s. Please open the vote and cast your ballot again.",
-              title=poll.proposal.title, until=LazyString(format_datetime, poll.closes_at, "short"))
+              title=poll.proposal.title, until=LazyString(clock.format_time, poll.closes_at))
     notifications.notify_many(affected, "ballot_entered", text, notifications._poll_url(poll),
                               key=f"poll-key-lost:{poll.id}:{poll.key_id}")
     return key
@@ -287,7 +287,7 @@ def cast_ballot(poll: Poll, voter: Person, choice: str, *, channel: str = "onlin
             "Gongyi: %(name)s entered a ballot for you in the hall on “%(title)s” at %(when)s. If you did not "
             "ask for this, you can still change it on your phone before the vote closes, and tell the "
             "supervision committee.", name=entered_by.name, title=poll.proposal.title,
-            when=LazyString(format_datetime, now or utcnow(), "short")))
+            when=LazyString(clock.format_time, now or utcnow())))
     return receipt
 
 
@@ -538,7 +538,7 @@ def sign_in(meeting: Meeting, person: Person, clerk: Person) -> Attendance:
         _notify_entered(poll, person, clerk, _l(
             "Gongyi: %(name)s signed you in at the meeting on “%(title)s” at %(when)s. If you were not there, "
             "tell the supervision committee.", name=clerk.name, title=poll.proposal.title,
-            when=LazyString(format_datetime, attendance.signed_in_at, "short")))
+            when=LazyString(clock.format_time, attendance.signed_in_at)))
     db.session.refresh(meeting)
     return attendance
 
@@ -587,7 +587,7 @@ def issue_paper_ballot(meeting: Meeting, person: Person, clerk: Person) -> Atten
     _notify_entered(poll, person, clerk, _l(
         "Gongyi: %(name)s handed you a paper ballot at the meeting on “%(title)s” at %(when)s; it is your "
         "ballot in this vote. If you did not receive it, tell the supervision committee.",
-        name=clerk.name, title=poll.proposal.title, when=LazyString(format_datetime, now, "short")))
+        name=clerk.name, title=poll.proposal.title, when=LazyString(clock.format_time, now)))
     return attendance
 
 

@@ -117,9 +117,9 @@ def _refuse_outside_window(poll: Poll) -> None:
         return
     if poll.is_closed or (poll.closes_at and poll.closes_at <= utcnow()):
         raise OutsideWindow(_("This vote closed at %(when)s; your choice was not saved.",
-                              when=format_datetime(poll.closes_at, "short")))
+                              when=clock.format_time(poll.closes_at)))
     raise OutsideWindow(_("This vote opens at %(when)s; your choice was not saved.",
-                          when=format_datetime(poll.opens_at, "short")))
+                          when=clock.format_time(poll.opens_at)))
 
 
 @bp.post("/polls/<int:poll_id>/confirm")

@@ -104,3 +104,21 @@ def test_the_progress_page_belongs_to_its_village(db, login_as):
     page = login_as(chair).get(f"/villages/{village.id}/people/imports/{record.id}",
                                headers={"HX-Request": "true"}).get_data(as_text=True)
     assert page.lstrip().startswith('<section id="import-progress"') and "data-hx-trigger" in page
+
+
+def test_an_imported_village_still_verifies_and_a_grant_slipped_in_after_it_is_named(db, login_as):
+    """The import's role grants are bound to the audit chain: verify passes after it,
+    and a grant inserted by hand afterwards is named."""
+    from sqlalchemy import text
+
+    from app.records.integrity import verify_everything
+
+    village = make_village()
+    chair = make_user(["committee_member"], village)
+    assert _upload(login_as(chair), village, _csv(30)).status_code == 302
+    assert verify_everything().ok
+    someone = db.session.scalar(select(Person).where(Person.village_id == village.id, Person.id != chair.id))
+    db.session.execute(text("INSERT INTO role_grant (person_id, role, village_id, granted_at) "
+                            "VALUES (:p, 'committee_member', :v, CURRENT_TIMESTAMP)"), {"p": someone.id, "v": village.id})
+    result = verify_everything()
+    assert not result.ok and any(r.table == "role_grant" for r in result.rows)

@@ -44,11 +44,12 @@ def test_a_date_typed_for_the_announcement_is_a_beijing_day(db, login_as):
     committee = make_user(["committee_member", "villager"])
     p = make_proposal("consensus_consultation", committee.village, committee)
     b = login_as(committee)
+    p.created_at = datetime(2026, 11, 1, 2, 0)
     b.get(f"/proposals/{p.id}")
-    resp = b.post(f"/proposals/{p.id}/announce", {"when": "2026-11-20"})
+    resp = b.post(f"/proposals/{p.id}/announce", {"when": "2026-11-20", "paper_note": "村务公开栏，村监委会签收"})
     assert resp.status_code in (302, 303)
     db.session.refresh(p)
-    assert p.assembly_announced_at == datetime(2026, 11, 19, 16, 0)  # 00:00 on 20 November in Beijing
+    assert p.assembly_announced_at == datetime(2026, 11, 20, 4, 0)  # noon of 20 November in Beijing
     assert clock.local_date(p.assembly_announced_at).isoformat() == "2026-11-20"
 
 

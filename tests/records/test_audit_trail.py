@@ -7,6 +7,7 @@ import re
 import pytest
 from sqlalchemy import select, text
 
+from app import clock
 from app.records.models import AuditEvent
 from tests.conftest import ON_POSTGRES
 from tests.factories import make_user, make_village
@@ -43,9 +44,8 @@ def test_the_trail_lists_each_event_in_words_with_who_and_beijing_time(moved, ca
     page = login_as(cast.overseer).get(f"/proposals/{moved.id}/audit").get_data(as_text=True)
     item = page.split(f'id="event-{event.seq}"', 1)[1].split("</li>", 1)[0]
     assert "移至其他阶段" in item and cast.committee.name in item and "✔" in item
-    from datetime import timedelta
 
-    assert (event.at + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M") in item
+    assert clock.format_time(event.at) in item  # Beijing time, to the minute
     assert "proposal.transition" not in page and not re.search(r"\d{2}:\d{2}:\d{2}Z<", page)
 
 
