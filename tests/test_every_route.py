@@ -199,6 +199,8 @@ ROUTES = {
     "voting.meeting_open": R(lambda w: f"/polls/{w.poll.id}/meeting/open", post=MEETING),
     "voting.meeting_sign_in": R(lambda w: f"/polls/{w.poll.id}/meeting/sign-in", post=MEETING),
     "voting.meeting_ballot": R(lambda w: f"/polls/{w.poll.id}/meeting/ballot", post=MEETING),
+    "voting.meeting_paper_ballot": R(lambda w: f"/polls/{w.poll.id}/meeting/paper-ballot", post=MEETING),
+    "voting.meeting_count": R(lambda w: f"/polls/{w.poll.id}/meeting/count", post=MEETING),
     "voting.meeting_minutes": R(lambda w: f"/polls/{w.poll.id}/meeting/minutes", post=MEETING),
     "records.proposal_records": R(lambda w: f"/proposals/{w.publicized.id}/publication", get=READERS),
     "records.file_objection": R(lambda w: f"/proposals/{w.publicized.id}/objections", post=VILLAGE),
@@ -208,6 +210,16 @@ ROUTES = {
     "records.post_report": R(lambda w: f"/proposals/{w.implementing.id}/reports", post=COMMITTEE),
     "records.give_opinion": R(lambda w: f"/reports/{w.objects['report'].id}/opinion", post={"supervisor"}),
     "records.photo": R(lambda w: f"/photos/{w.objects['photo'].id}", get=READERS),
+    "records.photo_thumbnail": R(lambda w: f"/photos/{w.objects['photo'].id}/thumbnail", get=READERS),
+    # The report's photos of a proposal on the public board: anyone, like the board itself.
+    "records.board_photo": R(lambda w: f"/board/{w.village.id}/{w.implementing.id}/photos/{w.objects['photo'].id}",
+                             get=EVERYONE),
+    "records.board_photo_thumbnail": R(
+        lambda w: f"/board/{w.village.id}/{w.implementing.id}/photos/{w.objects['photo'].id}/thumbnail", get=EVERYONE),
+    "records.audit_trail": R(lambda w: f"/proposals/{w.publicized.id}/audit", get=COMMITTEE_AND_TOWNSHIP),
+    # The village's rule profile: the committee edits it, the township reads and approves it.
+    "accounts.rule_profile": R(lambda w: f"/villages/{w.village.id}/rules", get=COMMITTEE_AND_TOWNSHIP, post=COMMITTEE),
+    "accounts.approve_rule_profile": R(lambda w: f"/villages/{w.village.id}/rules/approve", post={"overseer"}),
     "records.file_record": R(lambda w: f"/proposals/{w.completed.id}/filing", post={"overseer"}),
     "records.record_pdf": R(lambda w: f"/proposals/{w.publicized.id}/record.pdf", get=READERS),
     "records.paper_form": R(lambda w: f"/proposals/{w.draft.id}/forms/proposal", get=COMMITTEE_AND_TOWNSHIP),
