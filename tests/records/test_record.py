@@ -128,8 +128,9 @@ def test_the_village_list_as_csv(full, cast, login_as):
     assert "实施中" in row and "implementing" not in row and "T" not in row.split(",")[5]
 
 
-@pytest.mark.parametrize("form,needle", [("proposal", "提议表"), ("minutes", "占地补偿"), ("sign_in", "签到表"),
-                                         ("ballot", "同意"), ("resolution", "赞成 80"), ("notice", "广场占用了晒谷场")])
+@pytest.mark.parametrize("form,needle", [("proposal", "提议表"), ("minutes", "议题协商"), ("sign_in", "签到表"),
+                                         ("ballot", "同意"), ("resolution", "村民会议尚未表决"),
+                                         ("notice", "广场占用了晒谷场")])
 def test_the_paper_forms_are_printed_from_the_data(full, cast, login_as, form, needle):
     resp = login_as(cast.committee).get(f"/proposals/{full.id}/forms/{form}")
     assert resp.status_code == 200
