@@ -32,7 +32,12 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _normalise_db_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'gongyi.sqlite3'}")
     )
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # No pre-ping: it costs a round trip on every checkout. A connection the server cut
+    # fails its first statement instead; SQLAlchemy then discards every pooled connection
+    # older than the cut, so only that one request meets it (and a read page may be
+    # retried once). pool_recycle retires connections before a firewall or idle timeout
+    # silently drops them.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": False, "pool_recycle": 1800}
     SQLITE_BUSY_TIMEOUT_MS = 15000
 
     # Sessions and cookies
