@@ -39,6 +39,10 @@ class Config:
     # silently drops them.
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": False, "pool_recycle": 1800}
     SQLITE_BUSY_TIMEOUT_MS = 15000
+    # `flask backup` on PostgreSQL runs this pg_dump (its major version must be at least
+    # the server's); found on PATH, else in /usr/lib/postgresql/<version>/bin.
+    PG_DUMP = os.environ.get("GONGYI_PG_DUMP", "pg_dump")
+    BACKUP_DIR = os.environ.get("GONGYI_BACKUP_DIR", str(INSTANCE_DIR / "backups"))
 
     # Sessions and cookies
     SESSION_COOKIE_HTTPONLY = True
