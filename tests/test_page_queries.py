@@ -178,3 +178,14 @@ def test_the_dashboard_lists_flagged_villages_first_and_sorts_by_a_plain_link(lo
     table = by_name[by_name.index("<table"):by_name.index("</table>")]
     assert table.index("安静村") < table.index("忙碌村")
     assert client.get(f"/oversight/townships/{township.id}?sort=%27;drop").status_code == 200
+
+
+def test_a_village_with_many_flagged_proposals_shows_twenty_and_points_to_the_rest(login_as):
+    committee = make_user(["committee_member", "villager"])
+    village = committee.village
+    for i in range(25):
+        make_proposal("publicized", village, committee, title=f"跳过环节的议题{i:02d}")  # no history: skipped
+    client = login_as(make_user(["overseer"], township=village.township)).client
+    html = client.get(f"/oversight/townships/{village.township_id}").get_data(as_text=True)
+    assert html.count("跳过环节的议题") == 20
+    assert "另有 5 项" in html and f"/oversight/townships/{village.township_id}/flags.csv" in html
