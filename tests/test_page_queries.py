@@ -189,3 +189,28 @@ def test_a_village_with_many_flagged_proposals_shows_twenty_and_points_to_the_re
     html = client.get(f"/oversight/townships/{village.township_id}").get_data(as_text=True)
     assert html.count("跳过环节的议题") == 20
     assert "另有 5 项" in html and f"/oversight/townships/{village.township_id}/flags.csv" in html
+
+
+def test_the_suggestion_list_runs_as_many_statements_for_many_signed_suggestions_and_comes_in_pages(login_as):
+    from app.deliberation.models import Suggestion, SuggestionSignature
+
+    villager = make_user(["villager"])
+    village = villager.village
+    signers = [make_user(["villager"], village) for _ in range(3)]
+
+    def grow(n):
+        for i in range(n):
+            s = Suggestion(village=village, title=f"建议{len(village_suggestions)}", body="修路灯。", author=villager)
+            village_suggestions.append(s)
+            db.session.add(s)
+            db.session.flush()
+            for p in signers:
+                db.session.add(SuggestionSignature(suggestion_id=s.id, person_id=p.id))
+        db.session.flush()
+
+    village_suggestions: list = []
+    client = login_as(villager).client
+    first, second = _two_sizes(client, f"/villages/{village.id}/suggestions", grow, small=2, large=30)
+    assert first == second, f"{first} statements for 2 suggestions, {second} for 30"
+    html = client.get(f"/villages/{village.id}/suggestions").get_data(as_text=True)
+    assert "建议29" in html and "建议9<" not in html and f"/villages/{village.id}/suggestions?page=2" in html
