@@ -31,6 +31,7 @@ def create_app(config_class=DevConfig) -> Flask:
             database.tune_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.init_wtforms_translations(app)
     limiter.init_app(app)
     htmx.init_app(app)
     compress.init_app(app)

@@ -26,6 +26,24 @@ def seed_demo_command(if_empty: bool):
     click.echo(f"Demo data loaded ({result['created']} new people).")
 
 
+@bp.cli.command("backup")
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+def backup_command(path):
+    """Write a consistent copy of the database to PATH while the site keeps serving
+    (default: BACKUP_DIR, instance/backups/gongyi-<UTC time>.sqlite3 or .dump). docs/deploy.md says
+    how to restore it."""
+    from flask import current_app
+
+    from app.backup import BackupError, backup_database
+
+    try:
+        written = backup_database(db.engine, path, current_app.config["BACKUP_DIR"], current_app.config["PG_DUMP"])
+    except BackupError as exc:
+        click.echo(f"Backup NOT written: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"Backup written: {written} ({written.stat().st_size} bytes).")
+
+
 audit = click.Group("audit", help="The audit chain.")
 bp.cli.add_command(audit)
 

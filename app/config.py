@@ -32,10 +32,19 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _normalise_db_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'gongyi.sqlite3'}")
     )
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # No pre-ping: it costs a round trip on every checkout. A connection the server cut
+    # fails its first statement instead; SQLAlchemy then discards every pooled connection
+    # older than the cut, so only that one request meets it (and a read page may be
+    # retried once). pool_recycle retires connections before a firewall or idle timeout
+    # silently drops them.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": False, "pool_recycle": 1800}
     SQLITE_BUSY_TIMEOUT_MS = 15000
     # How long the WAL checkpoint after a secret poll's close waits for readers.
     SQLITE_CHECKPOINT_TIMEOUT_MS = 5000
+    # `flask backup` on PostgreSQL runs this pg_dump (its major version must be at least
+    # the server's); found on PATH, else in /usr/lib/postgresql/<version>/bin.
+    PG_DUMP = os.environ.get("GONGYI_PG_DUMP", "pg_dump")
+    BACKUP_DIR = os.environ.get("GONGYI_BACKUP_DIR", str(INSTANCE_DIR / "backups"))
 
     # Sessions and cookies
     SESSION_COOKIE_HTTPONLY = True

@@ -23,6 +23,12 @@ def topic_summary_written(proposal) -> bool:
                              .where(ConsultationSummary.proposal_id == proposal.id)) > 0
 
 
+def topic_summaries_written(proposal_ids) -> set[int]:
+    """Which of these proposals (ids, or a select of them) have a consultation summary."""
+    return set(db.session.scalars(select(ConsultationSummary.proposal_id)
+                                  .where(ConsultationSummary.proposal_id.in_(proposal_ids))))
+
+
 def open_disagreement_count(proposal) -> int:
     """The guard to leave the consensus consultation: no item may still be open."""
     return db.session.scalar(select(func.count(Disagreement.id)).where(
@@ -33,12 +39,42 @@ def summary_of(proposal) -> ConsultationSummary | None:
     return db.session.scalar(select(ConsultationSummary).where(ConsultationSummary.proposal_id == proposal.id))
 
 
+THREAD_PAGE_SIZE = 30  # top-level posts per page of a thread, newest first
+
+
+def _with_replies(query):
+    """Posts with their authors, clerks, disagreement items and replies (and theirs): the
+    page's query count stays the same however many posts and replies it shows."""
+    return query.options(
+        selectinload(Post.author), selectinload(Post.entered_by), selectinload(Post.disagreement),
+        selectinload(Post.replies).options(selectinload(Post.author), selectinload(Post.entered_by),
+                                           selectinload(Post.disagreement), selectinload(Post.replies)))
+
+
+def _top_level(proposal, thread: str):
+    return select(Post).where(Post.proposal_id == proposal.id, Post.thread == thread, Post.parent_id.is_(None))
+
+
 def thread_posts(proposal, thread: str) -> list[Post]:
     """Top-level posts, oldest first, with their replies loaded."""
-    return list(db.session.scalars(
-        select(Post).where(Post.proposal_id == proposal.id, Post.thread == thread, Post.parent_id.is_(None))
-        .options(selectinload(Post.author), selectinload(Post.entered_by), selectinload(Post.disagreement),
-                 selectinload(Post.replies).selectinload(Post.author)).order_by(Post.id)))
+    return list(db.session.scalars(_with_replies(_top_level(proposal, thread)).order_by(Post.id)))
+
+
+def thread_page(proposal, thread: str, page: int = 1, per_page: int = THREAD_PAGE_SIZE) -> tuple[list[Post], int]:
+    """One page of top-level posts, newest first, with their replies; and how many
+    top-level posts the thread has in all."""
+    total = db.session.scalar(select(func.count()).select_from(_top_level(proposal, thread).subquery())) or 0
+    posts = db.session.scalars(_with_replies(_top_level(proposal, thread)).order_by(Post.id.desc())
+                               .limit(per_page).offset((max(page, 1) - 1) * per_page))
+    return list(posts), total
+
+
+def thread_page_of(post: Post, per_page: int = THREAD_PAGE_SIZE) -> int:
+    """The page of its thread on which a post (or the post it replies to) is shown."""
+    top_id = post.parent_id or post.id
+    newer = db.session.scalar(select(func.count()).select_from(
+        _top_level(post.proposal, post.thread).where(Post.id > top_id).subquery())) or 0
+    return newer // per_page + 1
 
 
 def stance_counts(proposal, thread: str) -> dict[str, int]:

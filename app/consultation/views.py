@@ -84,19 +84,33 @@ def _post_form(proposal, kind, formdata=None) -> PostForm:
 
 
 def _render_thread(proposal, kind, *, form=None, reply_to=None, reply_form=None, error=None, notice=None,
-                   status=200):
+                   status=200, page=1):
+    if reply_to is not None:  # the refused reply is shown under its post, on that post's page
+        page = api.thread_page_of(db.session.get(Post, reply_to))
+    posts, total = api.thread_page(proposal, kind, page)
     return render_page_or_partial(
         "consultation/thread.html", "consultation/_thread.html", status=_status(status),
         proposal=proposal, kind=kind, form=form or _post_form(proposal, kind), reply_to=reply_to,
-        reply_form=reply_form, error=error, notice=notice, posts=api.thread_posts(proposal, kind),
-        counts=api.stance_counts(proposal, kind))
+        reply_form=reply_form, error=error, notice=notice, posts=posts, total=total, page_number=page,
+        pages=max(1, -(-total // api.THREAD_PAGE_SIZE)), counts=api.stance_counts(proposal, kind))
+
+
+def _page_arg() -> int:
+    page = request.args.get("page", "1")
+    return int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
+
+
+def _thread_url(post: Post, anchor_post: Post) -> str:
+    page = api.thread_page_of(post)
+    return url_for("consultation.thread", proposal_id=post.proposal_id, kind=post.thread,
+                   page=page if page > 1 else None, _anchor=f"post-{anchor_post.id}")
 
 
 @bp.get("/proposals/<int:proposal_id>/consultation/<kind>")
 @login_required
 def thread(proposal_id: int, kind: str):
     proposal, kind = _proposal(proposal_id), _kind(kind)
-    return _render_thread(proposal, kind)
+    return _render_thread(proposal, kind, page=_page_arg())
 
 
 @bp.post("/proposals/<int:proposal_id>/consultation/<kind>/posts")
@@ -146,12 +160,11 @@ def add_reply(post_id: int):
     if is_partial_request():
         return _render_thread(proposal, kind, notice=_("Your reply is posted."))
     flash(_("Your reply is posted."), "info")
-    return redirect(url_for("consultation.thread", proposal_id=proposal.id, kind=kind, _anchor=f"post-{reply.id}"))
+    return redirect(_thread_url(parent, reply))
 
 
 def _back_to_thread(post: Post):
-    return redirect(url_for("consultation.thread", proposal_id=post.proposal_id, kind=post.thread,
-                            _anchor=f"post-{post.id}"))
+    return redirect(_thread_url(post, post))
 
 
 @bp.post("/consultation/posts/<int:post_id>/hide")

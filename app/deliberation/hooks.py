@@ -35,6 +35,13 @@ def topic_summary_written(proposal) -> bool:
     return api.topic_summary_written(proposal)
 
 
+def topic_summaries_written(proposal_ids) -> set[int]:
+    """The ids among these proposals whose topic consultation summary exists."""
+    from app.consultation import api
+
+    return api.topic_summaries_written(proposal_ids)
+
+
 def open_disagreement_count(proposal) -> int:
     from app.consultation import api
 

@@ -18,11 +18,17 @@ def can_view_proposals(user, village: Village) -> bool:
 
 
 @permission
+def can_view_drafts(user, village: Village) -> bool:
+    """Drafts are the committees' working papers; overseers see everything of their township."""
+    return is_overseer_of(user, village) or _committee(user, village)
+
+
+@permission
 def can_view_proposal(user, proposal: Proposal) -> bool:
-    """Drafts are the committees' working papers; from the topic consultation on, the
-    whole village sees the proposal. Overseers see everything of their township."""
+    """From the topic consultation on, the whole village sees the proposal; drafts only
+    those who may see drafts."""
     village = proposal.village
-    if is_overseer_of(user, village) or _committee(user, village):
+    if can_view_drafts(user, village):
         return True
     return is_member_of(user, village) and proposal.stage != "draft"
 

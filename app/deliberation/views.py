@@ -19,7 +19,8 @@ from app.deliberation.forms import (
 )
 from app.deliberation.models import ALL_STAGES, STAGES, Authorisation, Proposal, notice_facts
 from app.deliberation.permissions import (
-    can_create_proposal, can_edit_proposal, can_manage_proposal, can_view_proposal, can_view_proposals,
+    can_create_proposal, can_edit_proposal, can_manage_proposal, can_view_drafts, can_view_proposal,
+    can_view_proposals,
 )
 from app.deliberation.stages import STAGE_EXPLANATIONS, STAGE_ICONS, STAGE_LABELS
 from app.extensions import db
@@ -29,6 +30,7 @@ from app.main.menu import Link, menu_provider
 from app.permissions import require
 
 bp = Blueprint("deliberation", __name__)
+PROPOSALS_PER_PAGE = 20  # a page of the list stays small on a village phone, however many there are
 
 SUGGESTION_STATUS = {"open": _l("Collecting signatures"), "accepted": _l("Taken up"), "answered": _l("Answered")}
 
@@ -110,13 +112,15 @@ def proposal_list(village_id: int):
     if stage and stage not in ALL_STAGES:
         stage = None
     query = select(Proposal).where(Proposal.village_id == village.id).order_by(Proposal.id.desc())
+    counted = select(Proposal.stage, func.count()).where(Proposal.village_id == village.id)
+    if not can_view_drafts(current_user, village):
+        query, counted = query.where(Proposal.stage != "draft"), counted.where(Proposal.stage != "draft")
     if stage:
         query = query.where(Proposal.stage == stage)
-    proposals = [p for p in db.session.scalars(query) if can_view_proposal(current_user, p)]
-    counts = dict(db.session.execute(select(Proposal.stage, func.count()).where(Proposal.village_id == village.id)
-                                     .group_by(Proposal.stage)).all())
+    page = db.paginate(query, per_page=PROPOSALS_PER_PAGE, max_per_page=PROPOSALS_PER_PAGE, error_out=False)
+    counts = dict(db.session.execute(counted.group_by(Proposal.stage)).all())
     return render_page_or_partial("deliberation/proposal_list.html", "deliberation/_proposal_rows.html",
-                                  village=village, proposals=proposals, stage=stage, counts=counts,
+                                  village=village, proposals=page.items, pager=page, stage=stage, counts=counts,
                                   all_stages=ALL_STAGES)
 
 

@@ -5,6 +5,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.accounts.models import Village
 from app.deliberation import services
@@ -13,7 +14,7 @@ from app.deliberation.models import Authorisation, Suggestion
 from app.deliberation.permissions import (
     can_answer_suggestion, can_cosign, can_record_authorisation, can_suggest, can_view_suggestions,
 )
-from app.deliberation.views import bp
+from app.deliberation.views import PROPOSALS_PER_PAGE, bp
 from app.extensions import db
 from app.permissions import require
 
@@ -43,10 +44,11 @@ def suggestion_list(village_id: int):
             db.session.commit()
             flash(_("Your suggestion is filed. Others can now co-sign it."), "info")
             return redirect(url_for("deliberation.suggestion_detail", suggestion_id=suggestion.id))
-    suggestions = db.session.scalars(select(Suggestion).where(Suggestion.village_id == village.id)
-                                     .order_by(Suggestion.id.desc())).all()
-    return render_template("deliberation/suggestions.html", village=village, suggestions=suggestions, form=form,
-                           overdue=services.suggestion_overdue), (400 if form.errors else 200)
+    page = db.paginate(select(Suggestion).where(Suggestion.village_id == village.id)
+                       .options(selectinload(Suggestion.signatures)).order_by(Suggestion.id.desc()),
+                       per_page=PROPOSALS_PER_PAGE, max_per_page=PROPOSALS_PER_PAGE, error_out=False)
+    return render_template("deliberation/suggestions.html", village=village, suggestions=page.items, pager=page,
+                           form=form, overdue=services.suggestion_overdue), (400 if form.errors else 200)
 
 
 def _render_suggestion(suggestion: Suggestion, answer_form: AnswerForm):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import clock
 from app.accounts.models import Person, RoleGrant
@@ -165,16 +165,18 @@ def skipped_flags(proposal, polls=None) -> list[Flag]:
     return []
 
 
-def summary_flags(proposal, polls=None) -> list[Flag]:
+def summary_flags(proposal, polls=None, written: bool | None = None) -> list[Flag]:
+    """`written`: whether the summary exists, when the caller already knows (dashboards)."""
     passed_topic = any(h.from_stage == "topic_consultation" and h.to_stage != "withdrawn" for h in proposal.history)
     if not passed_topic:
         return []
-    try:
-        from app.deliberation.hooks import topic_summary_written
+    if written is None:
+        try:
+            from app.deliberation.hooks import topic_summary_written
 
-        written = topic_summary_written(proposal)
-    except (ModuleNotFoundError, AttributeError):
-        return []
+            written = topic_summary_written(proposal)
+        except (ModuleNotFoundError, AttributeError):
+            return []
     return [] if written else [Flag("no_consultation_summary")]
 
 
@@ -198,11 +200,15 @@ PROPOSAL_CHECKS = (quorum_flags, window_flags, notice_flags, party_plan_flags, b
                    summary_flags, notice_fact_flags)
 
 
-def proposal_flags(proposal) -> list[Flag]:
-    polls = _polls(proposal)
+def proposal_flags(proposal, polls: list[dict] | None = None, summary_written: bool | None = None) -> list[Flag]:
+    """Every flag of one proposal. A dashboard passes the facts it loaded for many
+    proposals at once (`polls`, `summary_written`), so its cost does not grow per row."""
+    if polls is None:
+        polls = _polls(proposal)
     flags: list[Flag] = []
     for check in PROPOSAL_CHECKS:
-        flags += check(proposal, polls)
+        flags += (summary_flags(proposal, polls, summary_written) if check is summary_flags
+                  else check(proposal, polls))
     return flags
 
 
@@ -214,8 +220,22 @@ def representatives_by_gender(village) -> tuple[int, int]:
     return len(genders), sum(1 for g in genders if g == "F")
 
 
-def village_flags(village) -> list[Flag]:
-    reps, women = representatives_by_gender(village)
+def representatives_by_village(village_ids) -> dict[int, tuple[int, int]]:
+    """village id → (representatives, of whom women), for many villages in one query."""
+    rows = db.session.execute(
+        select(RoleGrant.village_id, Person.gender, func.count()).join(Person, RoleGrant.person_id == Person.id)
+        .where(RoleGrant.role == "representative", RoleGrant.village_id.in_(village_ids), Person.active.is_(True))
+        .group_by(RoleGrant.village_id, Person.gender))
+    out: dict[int, tuple[int, int]] = {}
+    for village_id, gender, n in rows:
+        reps, women = out.get(village_id, (0, 0))
+        out[village_id] = (reps + n, women + (n if gender == "F" else 0))
+    return out
+
+
+def village_flags(village, representatives: tuple[int, int] | None = None) -> list[Flag]:
+    """`representatives`: (count, women) when the caller loaded it for many villages."""
+    reps, women = representatives if representatives is not None else representatives_by_gender(village)
     if reps and women * 3 < reps:  # integers, never floats: women ≥ reps / 3
         return [Flag("reps_few_women", f"{women}/{reps}")]
     return []

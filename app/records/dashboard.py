@@ -6,10 +6,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
-from app.accounts.models import Township
+from app.accounts.models import Township, Village
 from app.extensions import db
-from app.records.compliance import Flag, proposal_flags, village_flags
+from app.records import record
+from app.records.compliance import Flag, proposal_flags, representatives_by_village, village_flags
 
 
 @dataclass
@@ -53,22 +55,40 @@ def townships_for(user) -> list[Township]:
     return list(db.session.scalars(q))
 
 
-def village_row(village) -> VillageRow:
-    from app.deliberation.models import Proposal
+SORTS = ("flags", "overdue", "to_file", "proposals", "name")
 
-    proposals = list(db.session.scalars(select(Proposal).where(Proposal.village_id == village.id)
-                                        .order_by(Proposal.id)))
-    row = VillageRow(village=village, by_stage=Counter(p.stage for p in proposals),
-                     village_flags=village_flags(village))
+
+def village_rows(villages) -> list[VillageRow]:
+    """One row per village with its counts, overdue items and flags, from a fixed number
+    of queries whatever the number of villages and proposals (each fact is loaded for
+    all of them at once, never per row)."""
+    from app.deliberation import hooks
+    from app.deliberation.models import Proposal
     from app.records.models import Objection
 
-    if proposals:
-        pending = db.session.scalars(select(Objection).where(
-            Objection.proposal_id.in_([p.id for p in proposals]), Objection.answered_at.is_(None))
-            .order_by(Objection.reply_due_at))
-        row.late_objections = [o for o in pending if o.is_overdue()]
+    villages = list(villages)
+    if not villages:
+        return []
+    village_ids = [v.id for v in villages]
+    of_villages = select(Proposal.id).where(Proposal.village_id.in_(village_ids))
+    proposals = list(db.session.scalars(
+        select(Proposal).where(Proposal.village_id.in_(village_ids))
+        .options(selectinload(Proposal.history), selectinload(Proposal.authorisation)).order_by(Proposal.id)))
+    polls = record.poll_facts(of_villages)
+    summaries = hooks.topic_summaries_written(of_villages)
+    representatives = representatives_by_village(village_ids)
+    pending = db.session.scalars(select(Objection).where(Objection.proposal_id.in_(of_villages),
+                                                         Objection.answered_at.is_(None))
+                                 .order_by(Objection.reply_due_at))
+    rows = {v.id: VillageRow(village=v, by_stage=Counter(),
+                             village_flags=village_flags(v, representatives.get(v.id, (0, 0))))
+            for v in villages}
+    by_id = {}
     for p in proposals:
-        flags = proposal_flags(p)
+        by_id[p.id] = p
+        row = rows[p.village_id]
+        row.by_stage[p.stage] += 1
+        flags = proposal_flags(p, polls.get(p.id, []), p.id in summaries)
         overdue = p.is_overdue()
         if overdue:
             row.overdue.append(p)
@@ -76,8 +96,28 @@ def village_row(village) -> VillageRow:
             row.flagged.append(ProposalItem(p, flags, overdue))
         if p.stage == "completed":
             row.to_file.append(p)
-    return row
+    for o in pending:
+        if o.is_overdue():
+            rows[by_id[o.proposal_id].village_id].late_objections.append(o)
+    return [rows[v.id] for v in villages]
+
+
+def sort_rows(rows: list[VillageRow], sort: str | None) -> list[VillageRow]:
+    """Flags first by default; then overdue items, items waiting for filing, proposals, or
+    the village's name. Ties keep the name order."""
+    rows = sorted(rows, key=lambda r: r.village.name)
+    if sort == "name":
+        return rows
+    keys = {"overdue": lambda r: len(r.overdue) + len(r.late_objections), "to_file": lambda r: len(r.to_file),
+            "proposals": lambda r: sum(r.by_stage.values())}
+    first = keys.get(sort, lambda r: r.flag_count)
+    return sorted(rows, key=first, reverse=True)
+
+
+def villages_of(township_ids) -> list:
+    return list(db.session.scalars(select(Village).where(Village.township_id.in_(township_ids))
+                                   .options(selectinload(Village.rule_profile)).order_by(Village.id)))
 
 
 def township_rows(township) -> list[VillageRow]:
-    return [village_row(v) for v in township.villages]
+    return village_rows(villages_of([township.id]))

@@ -30,6 +30,13 @@ def export_polls(proposal) -> list[dict]:
     return polls_of(proposal)
 
 
+def poll_facts(proposal_ids) -> dict[int, list[dict]]:
+    """Window and quorum facts of many proposals' polls at once (for the dashboards)."""
+    from app.voting.api import poll_facts as facts_of
+
+    return facts_of(proposal_ids)
+
+
 def export_threads(proposal) -> list[dict]:
     from app.consultation.api import export_threads as threads_of
 

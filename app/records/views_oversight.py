@@ -7,7 +7,7 @@ import io
 import sys
 
 import click
-from flask import Response, abort, flash, jsonify, redirect, render_template, url_for
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -43,7 +43,9 @@ def oversight():
 def township_dashboard(township_id: int):
     township = db.session.get(Township, township_id) or abort(404)
     require(can_oversee_township(current_user, township))
-    return render_template("records/dashboard.html", township=township, rows=dashboard.township_rows(township))
+    sort = request.args.get("sort") if request.args.get("sort") in dashboard.SORTS else "flags"
+    return render_template("records/dashboard.html", township=township, sort=sort,
+                           rows=dashboard.sort_rows(dashboard.township_rows(township), sort))
 
 
 @bp.post("/proposals/<int:proposal_id>/filing")

@@ -109,3 +109,19 @@ def poll_record(poll: Poll) -> dict:
         "spoilt": hall.spoilt, "scrutineers": hall.scrutineers, "counter": hall.counter,
         "entered_by_id": hall.entered_by_id, "entered_at": clock.isoformat(hall.entered_at)}
     return record
+
+
+def poll_facts(proposal_ids) -> dict[int, list[dict]]:
+    """The window and quorum facts of every poll of many proposals, in one query, for
+    the oversight dashboards' compliance checks (the keys export_polls gives them).
+    `proposal_ids` is a list of ids or a select of them."""
+    rows = db.session.execute(
+        select(Poll.proposal_id, Poll.stage, Poll.opens_at, Poll.closes_at, Poll.opened_at, Poll.closed_at,
+               Poll.tally_json.is_not(None), Poll.quorum_met)
+        .where(Poll.proposal_id.in_(proposal_ids)).order_by(Poll.id))
+    out: dict[int, list[dict]] = {}
+    for pid, stage, opens, closes, opened, closed, tallied, quorum_met in rows:
+        out.setdefault(pid, []).append({
+            "stage": stage, "opens_at": opens, "closes_at": closes, "opened_at": opened, "closed_at": closed,
+            "tally": {"quorum_met": quorum_met} if tallied else None})
+    return out
