@@ -335,37 +335,34 @@ def _roster_person(form, poll: Poll) -> Person:
     return person
 
 
-@bp.post("/polls/<int:poll_id>/meeting/sign-in")
-@login_required
-def meeting_sign_in(poll_id: int):
+def _for_attendee(poll_id: int, form, service, done: str):
+    """One clerk's action for one person of the meeting (sign in, hand a paper ballot):
+    the person only from the poll's village, the message in place."""
     poll = _meeting_action(poll_id)
-    person = _roster_person(SignInForm(), poll)
+    person = _roster_person(form, poll)
     if poll.meeting is None:
         abort(400)
     try:
-        services.sign_in(poll.meeting, person, current_user)
+        service(poll.meeting, person, current_user)
     except services.VotingError as exc:
         db.session.rollback()
         return _after_meeting_action(poll, error=str(exc))
     db.session.commit()
-    return _after_meeting_action(poll, message=_("%(name)s is signed in.", name=person.name))
+    return _after_meeting_action(poll, message=done % {"name": person.name})
+
+
+@bp.post("/polls/<int:poll_id>/meeting/sign-in")
+@login_required
+def meeting_sign_in(poll_id: int):
+    return _for_attendee(poll_id, SignInForm(), services.sign_in, _("%(name)s is signed in."))
 
 
 @bp.post("/polls/<int:poll_id>/meeting/paper-ballot")
 @login_required
 def meeting_paper_ballot(poll_id: int):
     """发放表决票: a secret poll's paper ballot handed to a signed-in attendee."""
-    poll = _meeting_action(poll_id)
-    person = _roster_person(PaperBallotForm(), poll)
-    if poll.meeting is None:
-        abort(400)
-    try:
-        services.issue_paper_ballot(poll.meeting, person, current_user)
-    except services.VotingError as exc:
-        db.session.rollback()
-        return _after_meeting_action(poll, error=str(exc))
-    db.session.commit()
-    return _after_meeting_action(poll, message=_("Paper ballot handed to %(name)s.", name=person.name))
+    return _for_attendee(poll_id, PaperBallotForm(), services.issue_paper_ballot,
+                         _("Paper ballot handed to %(name)s."))
 
 
 @bp.post("/polls/<int:poll_id>/meeting/ballot")
