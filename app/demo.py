@@ -88,6 +88,9 @@ def seed_accounts() -> dict:
                                 roles=roles),
             actor=None,
         )
+        if person.household is not None and person.household.group_name is None:
+            # Households of about three people, four or five households a 村民小组.
+            person.household.group_name = str((index // 3) // 5 + 1)  # shown as 第1组 / group 1
         services.set_password(person, DEMO_PASSWORD)
         created += 1
 

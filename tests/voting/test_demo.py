@@ -22,3 +22,17 @@ def test_run_poll_without_quorum_returns_the_proposal_to_draft(db):
     votes = demo.everyone(proposal, "committee_deliberation", skip=3)
     poll = demo.run_poll(proposal, proposal.created_by, votes)
     assert not poll.quorum_met and proposal.stage == "draft"
+
+
+def test_the_demo_households_belong_to_a_villagers_group(app, db):
+    """The meeting roster tells two people of one name apart by household, group and age:
+    every demo household has its 村民小组."""
+    from sqlalchemy import select
+
+    from app.accounts.models import Household
+    from app.demo import seed_accounts
+
+    seed_accounts()
+    households = db.session.scalars(select(Household)).all()
+    assert households and all(h.group_name for h in households)
+    assert len({h.group_name for h in households}) > 1
