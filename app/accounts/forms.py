@@ -75,6 +75,7 @@ class RegisterPersonForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(message=_l("Please enter the name.")), Length(max=40)])
     phone = phone_field()
     household = StringField(_l("Household number"), validators=[Optional(), Length(max=20)])
+    group = StringField(_l("Villagers' group"), validators=[Optional(), Length(max=20)])
     gender = SelectField(_l("Gender"), choices=[SelectChoice("", _l("Not given")), SelectChoice("F", _l("Female")),
                                          SelectChoice("M", _l("Male"))],
                          validators=[Optional()])

@@ -19,7 +19,7 @@ import time
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import and_, delete, exists, insert, literal, select, update
+from sqlalchemy import and_, delete, exists, func, insert, literal, select, update
 
 from app.records import binding
 from app.accounts.models import (
@@ -93,9 +93,9 @@ def run_import(import_id: int) -> None:
         for line, data in chunk:
             roles = "," + ",".join(dict.fromkeys(data.roles or ["villager"])) + ","
             values.append({"import_id": import_id, "line": line, "name": data.name.strip(), "phone": data.phone,
-                           "household": data.household, "gender": data.gender, "birth_date": data.birth_date,
+                           "household": data.household, "group_name": data.group, "gender": data.gender, "birth_date": data.birth_date,
                            "roles": roles, "session_token": secrets.token_hex(16)})
-            digest.update(f"{line}|{data.name.strip()}|{data.phone}|{data.household}|{roles}\n".encode())
+            digest.update(f"{line}|{data.name.strip()}|{data.phone}|{data.household}|{data.group}|{roles}\n".encode())
         with write_transaction(db.session):
             db.session.connection()  # takes the write lock (SQLite: BEGIN IMMEDIATE waits here)
             began = time.perf_counter()
@@ -123,11 +123,12 @@ def _make_real(import_id: int, village_id: int, actor_id: int, digest: str) -> i
     staged = select(PeopleImportRow).where(PeopleImportRow.import_id == import_id).subquery()
     now = utcnow()
     # Households not yet in the village.
-    new_households = (select(literal(village_id), staged.c.household).where(staged.c.household.is_not(None))
+    new_households = (select(literal(village_id), staged.c.household, func.max(staged.c.group_name))
+                      .where(staged.c.household.is_not(None))
                       .where(~exists().where(and_(Household.village_id == village_id,
                                                   Household.number == staged.c.household)))
-                      .distinct())
-    db.session.execute(insert(Household).from_select(["village_id", "number"], new_households))
+                      .group_by(staged.c.household))
+    db.session.execute(insert(Household).from_select(["village_id", "number", "group_name"], new_households))
     people = (select(literal(village_id), Household.id, staged.c.name, staged.c.phone, staged.c.gender,
                      staged.c.birth_date, staged.c.session_token, literal(False), literal(True), literal(now))
               .select_from(staged.outerjoin(Household, and_(Household.village_id == village_id,

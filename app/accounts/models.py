@@ -278,6 +278,7 @@ class PeopleImportRow(db.Model):
     name: Mapped[str] = mapped_column(db.String(40))
     phone: Mapped[str] = mapped_column(db.String(20))
     household: Mapped[str | None] = mapped_column(db.String(20))
+    group_name: Mapped[str | None] = mapped_column(db.String(20))
     gender: Mapped[str | None] = mapped_column(db.String(1))
     birth_date: Mapped[date | None]
     roles: Mapped[str] = mapped_column(db.String(200))  # ",villager,party_member,"

@@ -62,14 +62,18 @@ def create_village(township: Township, name: str, profile: RuleProfile | None = 
     return village
 
 
-def household_for(village: Village, number: str) -> Household:
+def household_for(village: Village, number: str, group: str | None = None) -> Household:
+    """The village's household of that number (made on first use); a group (村民小组)
+    given for it is recorded."""
     household = db.session.scalar(
         select(Household).where(Household.village_id == village.id, Household.number == number)
     )
     if household is None:
         household = Household(village=village, number=number)
         db.session.add(household)
-        db.session.flush()
+    if group:
+        household.group_name = group
+    db.session.flush()
     return household
 
 
@@ -189,6 +193,7 @@ class PersonData:
     name: str
     phone: str
     household: str | None = None
+    group: str | None = None  # 村民小组, as the register writes it ("3" or "三")
     gender: str | None = None
     birth_date: date | None = None
     roles: list[str] = field(default_factory=lambda: ["villager"])
@@ -224,7 +229,7 @@ def register_person(village: Village, data: PersonData, *, actor: Person | None)
     problems = check_person_data(data)
     if problems:
         raise AccountError("; ".join(problems))
-    household = household_for(village, data.household) if data.household else None
+    household = household_for(village, data.household, data.group) if data.household else None
     person = Person(village=village, household=household, name=data.name.strip(), phone=data.phone,
                     gender=data.gender, birth_date=data.birth_date)
     db.session.add(person)
@@ -236,9 +241,10 @@ def register_person(village: Village, data: PersonData, *, actor: Person | None)
     return person
 
 
-CSV_COLUMNS = ("name", "phone", "household", "gender", "birth_date", "roles")
+CSV_COLUMNS = ("name", "phone", "household", "group", "gender", "birth_date", "roles")
 CSV_HEADER_ALIASES = {
-    "姓名": "name", "手机号": "phone", "电话": "phone", "户号": "household", "性别": "gender",
+    "姓名": "name", "手机号": "phone", "电话": "phone", "户号": "household", "组": "group", "小组": "group",
+    "村民小组": "group", "性别": "gender",
     "出生日期": "birth_date", "角色": "roles",
 }
 GENDER_ALIASES = {"女": "F", "男": "M", "f": "F", "m": "M", "F": "F", "M": "M", "": None}
@@ -301,10 +307,13 @@ def check_csv_rows(raw: bytes) -> tuple[list[tuple[int, PersonData]], list[tuple
         gender = GENDER_ALIASES.get(gender_raw, gender_raw)
         roles = [ROLE_ALIASES.get(r.strip(), r.strip()) for r in re.split(r"[;；、|]", row.get("roles", "")) if r.strip()]
         data = PersonData(name=row.get("name", ""), phone=normalise_phone(row.get("phone")),
-                          household=row.get("household") or None, gender=gender, birth_date=birth,
+                          household=row.get("household") or None, group=row.get("group") or None,
+                          gender=gender, birth_date=birth,
                           roles=roles or ["villager"])
         if data.household and len(data.household) > 20:
             problems.append(_("the household number is longer than 20 characters"))
+        if data.group and len(data.group) > 20:
+            problems.append(_("the group is longer than 20 characters"))
         problems += check_person_data(data, seen | registered, look_up=False)
         seen.add(data.phone)
         if problems:

@@ -173,7 +173,7 @@ def people(village_id: int):
     form = RegisterPersonForm()
     if form.validate_on_submit():
         data = services.PersonData(name=form.name.data, phone=form.phone.data, household=form.household.data or None,
-                                   gender=form.gender.data or None, birth_date=form.birth_date.data,
+                                   group=form.group.data or None, gender=form.gender.data or None, birth_date=form.birth_date.data,
                                    roles=form.roles.data or ["villager"])
         try:
             person = services.register_person(village, data, actor=current_user)

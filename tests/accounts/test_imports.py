@@ -122,3 +122,27 @@ def test_an_imported_village_still_verifies_and_a_grant_slipped_in_after_it_is_n
                             "VALUES (:p, 'committee_member', :v, CURRENT_TIMESTAMP)"), {"p": someone.id, "v": village.id})
     result = verify_everything()
     assert not result.ok and any(r.table == "role_grant" for r in result.rows)
+
+
+def test_an_import_records_each_households_villagers_group(db, login_as):
+    """组 is a column of the register: it reaches the household, and the meeting roster
+    shows it to tell two people of one name apart."""
+    from app.accounts.models import Household
+
+    village = make_village()
+    chair = make_user(["committee_member"], village)
+    raw = "姓名,手机号,户号,组,性别\n刘玉梅,13900001111,7,三,女\n刘玉梅,13900002222,12,五,女\n".encode()
+    assert _upload(login_as(chair), village, raw).status_code == 302
+    groups = dict(db.session.execute(select(Household.number, Household.group_name)
+                                     .where(Household.village_id == village.id)).all())
+    assert groups == {"7": "三", "12": "五"}
+
+
+def test_a_group_longer_than_the_register_allows_is_named_and_nothing_is_stored(db, login_as):
+    village = make_village()
+    chair = make_user(["committee_member"], village)
+    raw = ("姓名,手机号,户号,组\n张三,13900003333,1," + "组" * 21 + "\n").encode()
+    _upload(login_as(chair), village, raw)
+    record = db.session.scalar(select(PeopleImport))
+    assert record.status == "failed" and "20" in record.errors
+    assert db.session.scalar(select(func.count()).select_from(Person).where(Person.village_id == village.id)) == 1
