@@ -180,14 +180,15 @@ def summary_flags(proposal, polls=None, written: bool | None = None) -> list[Fla
     return [] if written else [Flag("no_consultation_summary")]
 
 
-def notice_fact_flags(proposal, polls=None) -> list[Flag]:
+def notice_fact_flags(proposal, polls=None, facts=None) -> list[Flag]:
     """A notice dated before it was recorded, or corrected later: the township looks at
-    the paper (the date decides whether the notice period was kept)."""
+    the paper (the date decides whether the notice period was kept). A dashboard passes
+    the proposal's facts it loaded for many proposals at once."""
     from app.deliberation.models import notice_facts
 
     stage_of = {"assembly_announced": "villager_resolution", "party_plan_sent": "member_review"}
     out: list[Flag] = []
-    for fact in notice_facts(proposal):
+    for fact in notice_facts(proposal) if facts is None else facts:
         flag = Flag("notice_corrected" if fact.corrects_id else "notice_backdated", stage_of[fact.kind])
         if fact.corrects_id is None and not fact.backdated:
             continue
@@ -200,15 +201,21 @@ PROPOSAL_CHECKS = (quorum_flags, window_flags, notice_flags, party_plan_flags, b
                    summary_flags, notice_fact_flags)
 
 
-def proposal_flags(proposal, polls: list[dict] | None = None, summary_written: bool | None = None) -> list[Flag]:
+def proposal_flags(proposal, polls: list[dict] | None = None, summary_written: bool | None = None,
+                   notices: list | None = None) -> list[Flag]:
     """Every flag of one proposal. A dashboard passes the facts it loaded for many
-    proposals at once (`polls`, `summary_written`), so its cost does not grow per row."""
+    proposals at once (`polls`, `summary_written`, `notices`), so its cost does not grow
+    per row."""
     if polls is None:
         polls = _polls(proposal)
     flags: list[Flag] = []
     for check in PROPOSAL_CHECKS:
-        flags += (summary_flags(proposal, polls, summary_written) if check is summary_flags
-                  else check(proposal, polls))
+        if check is summary_flags:
+            flags += summary_flags(proposal, polls, summary_written)
+        elif check is notice_fact_flags:
+            flags += notice_fact_flags(proposal, polls, notices)
+        else:
+            flags += check(proposal, polls)
     return flags
 
 

@@ -63,7 +63,7 @@ def village_rows(villages) -> list[VillageRow]:
     of queries whatever the number of villages and proposals (each fact is loaded for
     all of them at once, never per row)."""
     from app.deliberation import hooks
-    from app.deliberation.models import Proposal
+    from app.deliberation.models import NoticeFact, Proposal
     from app.records.models import Objection
 
     villages = list(villages)
@@ -76,6 +76,10 @@ def village_rows(villages) -> list[VillageRow]:
         .options(selectinload(Proposal.history), selectinload(Proposal.authorisation)).order_by(Proposal.id)))
     polls = record.poll_facts(of_villages)
     summaries = hooks.topic_summaries_written(of_villages)
+    notices: dict[int, list] = {}
+    for fact in db.session.scalars(select(NoticeFact).where(NoticeFact.proposal_id.in_(of_villages))
+                                   .order_by(NoticeFact.id)):
+        notices.setdefault(fact.proposal_id, []).append(fact)
     representatives = representatives_by_village(village_ids)
     pending = db.session.scalars(select(Objection).where(Objection.proposal_id.in_(of_villages),
                                                          Objection.answered_at.is_(None))
@@ -88,7 +92,7 @@ def village_rows(villages) -> list[VillageRow]:
         by_id[p.id] = p
         row = rows[p.village_id]
         row.by_stage[p.stage] += 1
-        flags = proposal_flags(p, polls.get(p.id, []), p.id in summaries)
+        flags = proposal_flags(p, polls.get(p.id, []), p.id in summaries, notices.get(p.id, []))
         overdue = p.is_overdue()
         if overdue:
             row.overdue.append(p)
