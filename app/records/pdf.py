@@ -38,6 +38,7 @@ def record_pdf(record: dict, proposal) -> bytes:
     from fpdf import FPDF
 
     from app.records import papers
+    from app.records.audit_trail import KIND_LABELS, OTHER_KIND
     from app.records.record import audit_events_of, filing_of, reports_of
     from app.voting.models import Poll
     from app.extensions import db
@@ -150,5 +151,6 @@ def record_pdf(record: dict, proposal) -> bytes:
         pdf.set_font("cjk", size=8)
         pdf.multi_cell(width, 4.5, checkpoint_text(record.get("checkpoint")), new_x="LMARGIN", new_y="NEXT")
         for e in audit_events_of(proposal):
-            pdf.multi_cell(width, 4.5, f"#{e.seq} {t(e.at)} {e.kind} {e.hash}", new_x="LMARGIN", new_y="NEXT")
+            kind = KIND_LABELS.get(e.kind, OTHER_KIND)  # in words (the forms are in Chinese), never the code
+            pdf.multi_cell(width, 4.5, f"#{e.seq} {t(e.at)} {kind} {e.hash}", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())

@@ -224,14 +224,15 @@ def flags_csv(township_id: int):
     require(can_oversee_township(current_user, township))
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["village_id", "village", "proposal_id", "title", "stage", "flag", "detail"])
+    writer.writerow([_("Village"), _("Number"), _("Title"), _("Stage"), _("Compliance flag"), _("Detail")])
     for row in dashboard.township_rows(township):
         for flag in row.village_flags:
-            _csv_row(writer, [row.village.id, row.village.name, "", "", "", flag.code, flag.detail])
+            _csv_row(writer, [row.village.name, "", "", "", str(flag.label), flag.detail_text])
         for item in row.flagged:
             for flag in item.flags:
-                _csv_row(writer, [row.village.id, row.village.name, item.proposal.id, item.proposal.title,
-                                 item.proposal.stage, flag.code, flag.detail])
+                _csv_row(writer, [row.village.name, item.proposal.id, item.proposal.title,
+                                 STAGE_LABELS.get(item.proposal.stage, item.proposal.stage), str(flag.label),
+                                 flag.detail_text])
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="township-{township.id}-flags.csv"'})
 

@@ -149,8 +149,13 @@ def test_the_dashboard_shows_every_village_of_the_township_with_its_flags(cast, 
 
 def test_the_flags_csv_lists_each_flag(cast, proposal_in, login_as, no_other_areas):
     proposal_in("publicized", title="违规议题")
+    from app.records.compliance import FLAG_LABELS
+
     csv = login_as(cast.overseer).client.get(f"/oversight/townships/{cast.village.township_id}/flags.csv")
-    assert "stage_skipped" in csv.get_data(as_text=True)
+    text = csv.get_data(as_text=True)
+    # In words, like every export: the flag's label and the stage's name, never their codes.
+    assert str(FLAG_LABELS["stage_skipped"]) in text and "违规议题" in text and "决议公开" in text
+    assert "stage_skipped" not in text and "publicized" not in text
 
 
 def test_an_objection_left_unanswered_past_its_reply_time_shows_as_overdue(cast, proposal_in, login_as,

@@ -164,7 +164,8 @@ def test_the_pdf_carries_what_the_forms_carry(walked, cast, login_as):
                      squash(poll.tally.words_zh), "同意票须超过实到人数的半数", "公示期至", "24时",
                      squash(clock.format_time(p.created_at, ZH))):
         assert expected in text, expected
-    for code in ("public_welfare", "resolved/carried", "topic：", "villager_resolution"):
+    for code in ("public_welfare", "resolved/carried", "topic：", "villager_resolution", "proposal.transition",
+                 "poll.opened"):
         assert code not in text, code
     assert not re.search(r"\d{4}-\d{2}-\d{2}T", text.split("十、审计链")[0])
 
