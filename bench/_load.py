@@ -121,9 +121,9 @@ class Burst:
         self.lock = threading.Lock()
         self.outcome = Outcome()
         self.done = 0
-        self.total = sum(2 if i % change_every == 0 else 1 for i in range(len(sessions)))
-        self.threads = [threading.Thread(target=self._client, args=(sessions[i::clients],), daemon=True)
-                        for i in range(clients)]
+        chunks = [sessions[i::clients] for i in range(clients)]
+        self.total = sum(2 if j % change_every == 0 else 1 for chunk in chunks for j in range(len(chunk)))
+        self.threads = [threading.Thread(target=self._client, args=(chunk,), daemon=True) for chunk in chunks]
 
     def start(self) -> "Burst":
         for t in self.threads:
@@ -185,7 +185,8 @@ class Burst:
                 if status == 302 and headers.get("location", "").endswith(f"/polls/{s['poll_id']}"):
                     receipts = flask_session(browser.cookie or "").get("voting_receipts") or {}
                     return receipts.get(str(s["poll_id"]), "")
-                kind = f"HTTP {status}"
+                # Our own page says in Chinese that the choice was not saved; a bare server page does not.
+                kind = f"HTTP {status}" + ("" if status < 500 or "共议" in _body else " (not our page)")
                 if status < 500:
                     with self.lock:
                         self.outcome.add_error(kind, True)

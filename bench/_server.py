@@ -294,7 +294,8 @@ def seed_vote(villages: int = 1, voters: int = 1000, journey: int = 0, secret: b
             db.session.flush()
             poll = services.open_poll(proposal, author, closes_at=utcnow() + timedelta(hours=6), secret=secret)
             db.session.flush()
-            polls.append({"poll_id": poll.id, "proposal_id": proposal.id, "village_id": village.id})
+            polls.append({"poll_id": poll.id, "proposal_id": proposal.id, "village_id": village.id,
+                          "committee": sessions_for(app, [author])[0]})
             for s in sessions_for(app, people[:voters]):
                 sessions.append({**s, "poll_id": poll.id})
             if v == 0:

@@ -1,8 +1,9 @@
-"""Read pages at county size, served by gunicorn on 127.0.0.1 from a temporary SQLite
-database of their own: 300 villages in one township, 1,000 proposals in one village, a
-thread of 500 opinions with 500 replies.
+"""Read pages at county size, served by gunicorn on 127.0.0.1 from a fresh database of
+their own (SQLite file or a PostgreSQL schema, bench/_server.py): 300 villages in one
+township, 1,000 proposals in one village, a thread of 500 opinions with 500 replies.
 
-    .venv/bin/python bench/bench_read_pages.py [--requests 60] [--workers 2]
+    .venv/bin/python bench/bench_read_pages.py [--backend sqlite|postgresql|both]
+        [--requests 60] [--workers 2] [--pg-url URL]
 
 For the consultation thread, the township dashboard, the proposal list and a proposal
 page it reports p50/p95/p99 latency (warm: after 5 unmeasured requests), the body's
@@ -14,40 +15,33 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import http.client
 import json
-import os
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _load  # noqa: E402
+import _server  # noqa: E402
+
 VILLAGES, PROPOSALS, POSTS = 300, 1000, 500
 
 
-def _setup() -> dict:
+def seed_county() -> dict:
     """Build the county; return the pages to measure, the sessions and query counts."""
     from datetime import timedelta
 
     from sqlalchemy import event
 
-    from app import create_app
     from app.accounts import services as accounts
     from app.accounts.models import Person, utcnow
     from app.accounts.passwords import hash_password
     from app.consultation.models import Disagreement, Post
     from app.deliberation.models import Proposal, ProposalVersion, StageChange
     from app.extensions import db
-    from app.schema_extras import install_database_rules
 
-    app = create_app()
+    app = _server._app()
     with app.app_context():
-        db.create_all()
-        install_database_rules(db.engine)
         township = accounts.create_township("压测镇")
         hashed = hash_password("bench-password-not-used")
         villages = [accounts.create_village(township, f"压测村{i:03d}") for i in range(VILLAGES)]
@@ -101,10 +95,8 @@ def _setup() -> dict:
                                             created_by=committee))
         db.session.commit()
 
-        serializer = app.session_interface.get_signing_serializer(app)
-        sessions = {name: serializer.dumps({"_user_id": person.get_id(), "_fresh": True,
-                                            "csrf_token": os.urandom(20).hex()})
-                    for name, person in (("overseer", overseer), ("villager", villager))}
+        sessions = dict(zip(("overseer", "villager"),
+                            (s["cookie"] for s in _server.sessions_for(app, [overseer, villager]))))
         pages = {
             "consultation thread (1,000 posts)": (f"/proposals/{thread_proposal.id}/consultation/topic", "villager"),
             "township dashboard (300 villages)": (f"/oversight/townships/{township.id}", "overseer"),
@@ -131,99 +123,49 @@ def _setup() -> dict:
     return {"pages": pages, "sessions": sessions, "queries": counts}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def _get(conn, path, cookie, gzip_ok=False):
-    headers = {"Cookie": f"session={cookie}", "Host": "127.0.0.1"}
-    if gzip_ok:
-        headers["Accept-Encoding"] = "gzip"
-    start = time.perf_counter()
-    conn.request("GET", path, headers=headers)
-    resp = conn.getresponse()
-    body = resp.read()
-    return time.perf_counter() - start, resp.status, body
-
-
-def _wait(port: int, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except (OSError, http.client.HTTPException):
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not start")
-
-
-def _pct(values, q):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+def measure(backend: str, *, requests: int = 60, workers: int = 2, pg_url: str = _server.PG_URL) -> list[dict]:
+    with _server.Bench(backend, pg_url=pg_url, name="read") as b:
+        t0 = time.perf_counter()
+        setup = b.step("bench_read_pages:seed_county")
+        print(f"set-up ({backend}): {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        results = []
+        with b.serve(workers=workers) as server:
+            for name, (url, who) in setup["pages"].items():
+                browser = _load.Browser(server.port, setup["sessions"][who])
+                for _ in range(5):  # warm every worker's caches
+                    browser.request("GET", url)
+                times, status, body = [], None, ""
+                for _ in range(requests):
+                    status, _h, body, elapsed = browser.request("GET", url)
+                    times.append(elapsed)
+                if status != 200:
+                    raise RuntimeError(f"{url}: HTTP {status}")
+                raw = body.encode()
+                results.append({"backend": backend, "page": name, "p50_ms": round(_load.pct(times, .5) * 1000, 1),
+                                "p95_ms": round(_load.pct(times, .95) * 1000, 1),
+                                "p99_ms": round(_load.pct(times, .99) * 1000, 1), "bytes": len(raw),
+                                "gzip_bytes": len(gzip.compress(raw, 6)), "queries": setup["queries"][name]})
+                browser.close()
+    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="sqlite")
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--setup", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--pg-url", default=_server.PG_URL)
     args = parser.parse_args()
-    if args.setup:
-        print(json.dumps(_setup(), ensure_ascii=False))
-        return
-    tmp = Path(tempfile.mkdtemp(prefix="gongyi-read-"))
-    env = {k: v for k, v in os.environ.items() if k not in ("TEST_DATABASE_URL", "REDIS_URL")}
-    env.update({"GONGYI_INSTANCE": str(tmp), "SECRET_KEY": os.urandom(16).hex(), "MESSAGE_BACKEND": "log",
-                "DATABASE_URL": f"sqlite:///{tmp / 'read.sqlite3'}", "PYTHONPATH": str(ROOT)})
-    server = None
-    try:
-        t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, __file__, "--setup"], cwd=ROOT, env=env, capture_output=True,
-                             text=True, timeout=600)
-        if out.returncode != 0:
-            raise RuntimeError(out.stderr[-3000:])
-        setup = json.loads([line for line in out.stdout.splitlines() if line.startswith("{")][-1])
-        print(f"set-up: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-        port = _free_port()
-        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-b",
-                                   f"127.0.0.1:{port}", "--timeout", "120", "wsgi:app"], cwd=ROOT, env=env,
-                                  stdout=open(tmp / "gunicorn.log", "w"), stderr=subprocess.STDOUT)
-        _wait(port)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        results = []
-        for name, (url, who) in setup["pages"].items():
-            cookie = setup["sessions"][who]
-            for _ in range(5):  # warm every worker's caches
-                _get(conn, url, cookie)
-            times, status, body = [], None, b""
-            for _ in range(args.requests):
-                elapsed, status, body = _get(conn, url, cookie)
-                times.append(elapsed)
-            assert status == 200, (url, status)
-            _e, _s, zipped = _get(conn, url, cookie, gzip_ok=True)
-            results.append({"page": name, "p50_ms": round(_pct(times, .5) * 1000, 1),
-                            "p95_ms": round(_pct(times, .95) * 1000, 1), "p99_ms": round(_pct(times, .99) * 1000, 1),
-                            "bytes": len(body), "gzip_bytes": len(zipped) if zipped[:2] == b"\x1f\x8b"
-                            else len(gzip.compress(body)), "queries": setup["queries"][name]})
-        conn.close()
-        print("| page | p50 ms | p95 ms | p99 ms | bytes | gzip bytes | queries |")
+    for backend in ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]:
+        results = measure(backend, requests=args.requests, workers=args.workers, pg_url=args.pg_url)
+        print(f"| page ({backend}) | p50 ms | p95 ms | p99 ms | bytes | gzip bytes | queries |")
         print("|---|---|---|---|---|---|---|")
         for r in results:
             print(f"| {r['page']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['bytes']:,} | "
                   f"{r['gzip_bytes']:,} | {r['queries']} |")
         print(json.dumps(results, ensure_ascii=False))
-    finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
