@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app wsgi
 PORT ?= 5000
 CATALOGUES := $(wildcard app/translations app/*/translations)
 
-.PHONY: run test test-pg test-e2e setup migrate babel-extract catalogues fonts clean
+.PHONY: run test test-pg test-e2e setup migrate babel-extract catalogues fonts clean bench
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,15 @@ check-html: setup $(VNU_JAR)
 # site; writes the figures for docs/performance.md. Not part of CI.
 lighthouse: setup $(LIGHTHOUSE)
 	$(BIN)/python bench/lighthouse.py
+
+# Every benchmark (bench/run_all.py): the villager's journey, the vote burst beside its
+# floor, ten villages at once, the read pages at county size and the fault run, on SQLite
+# and PostgreSQL against 127.0.0.1; rewrites the tables in docs/performance.md. About 8
+# minutes on 2 cores. Not part of `make test`. The PostgreSQL database is created when
+# missing; the fault run restarts only a private cluster of its own (needs root).
+BENCH_PG_URL ?= postgresql://postgres@127.0.0.1:5432/gongyi_bench
+bench: setup
+	$(BIN)/python bench/run_all.py --pg-url $(BENCH_PG_URL) $(BENCH_ARGS)
 
 # Bytes and slow-3G paint times per page type (needs a running demo site: make run).
 page-weight: setup

@@ -113,7 +113,7 @@ class Burst:
     voter changes the ballot once more. Start it, watch `done`, join it."""
 
     def __init__(self, port: int, sessions: list[dict], clients: int, *, retry: bool = False,
-                 change_every: int = 10, patience: float = 90, timeout: float = 60):
+                 change_every: int = 10, patience: float = 90, timeout: float = 120):
         self.port, self.retry, self.patience, self.timeout = port, retry, patience, timeout
         self.change_every = change_every
         clients = max(1, min(clients, len(sessions)))
@@ -121,8 +121,9 @@ class Burst:
         self.lock = threading.Lock()
         self.outcome = Outcome()
         self.done = 0
-        chunks = [sessions[i::clients] for i in range(clients)]
-        self.total = sum(2 if j % change_every == 0 else 1 for chunk in chunks for j in range(len(chunk)))
+        numbered = list(enumerate(sessions))  # the tenth voters overall change, however they are dealt out
+        chunks = [numbered[i::clients] for i in range(clients)]
+        self.total = sum(2 if n % change_every == 0 else 1 for n, _s in numbered)
         self.threads = [threading.Thread(target=self._client, args=(chunk,), daemon=True) for chunk in chunks]
 
     def start(self) -> "Burst":
@@ -142,13 +143,11 @@ class Burst:
     def run(self) -> Outcome:
         return self.start().join()
 
-    def _client(self, sessions: list[dict]) -> None:
+    def _client(self, sessions: list[tuple[int, dict]]) -> None:
         self.barrier.wait(timeout=120)
-        order = 0
-        for s in sessions:
+        for n, s in sessions:
             browser = Browser(self.port, s["cookie"], self.timeout)
-            casts = 2 if order % self.change_every == 0 else 1
-            order += 1
+            casts = 2 if n % self.change_every == 0 else 1
             receipted = 0
             for attempt in range(casts):
                 choice = CHOICES[(s["person_id"] + attempt) % 3]

@@ -160,6 +160,18 @@ class Server:
         out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)], capture_output=True, text=True)
         return [int(x) for x in out.stdout.split()]
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the live workers have used so far."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.worker_pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / tick
+
     def kill_workers(self, n: int) -> list[int]:
         """SIGKILL n workers (gunicorn's arbiter starts new ones)."""
         killed = []

@@ -31,11 +31,14 @@ import _server  # noqa: E402
 
 
 def burst(backend: str, *, workers: int = 4, clients: int = 100, voters: int = 1000, villages: int = 1,
-          pg_url: str = _server.PG_URL, floor: bool = True) -> list[dict]:
-    """The app's burst, then the floor's, on one fresh database; one result each."""
+          pg_url: str = _server.PG_URL, floor: bool = True, walkers: int = 0, walker_clients: int = 10) -> list[dict]:
+    """The app's burst, then the floor's, on one fresh database; one result each. With
+    `walkers`, their journeys run first on the same app server (other villagers of the
+    first village, so the burst's voters are untouched); their result comes last."""
     results = []
+    walked = None
     with _server.Bench(backend, pg_url=pg_url, name="burst") as b:
-        seeded = b.step("seed_vote", villages=villages, voters=voters)
+        seeded = b.step("seed_vote", villages=villages, voters=voters, journey=walkers)
         polls = [p["poll_id"] for p in seeded["polls"]]
         sessions = seeded["sessions"]
         b.step("floor_app:create_schema", polls=polls)
@@ -43,18 +46,25 @@ def burst(backend: str, *, workers: int = 4, clients: int = 100, voters: int = 1
                 "voters": len(sessions)}
         for which in ("app", "floor") if floor else ("app",):
             with b.serve(workers=workers, app=which) as server:
+                if which == "app" and walkers:
+                    walked = {"backend": backend, "workers": workers,
+                              **_load.journeys(server.port, seeded["journey"], _server.PASSWORD, walker_clients)}
+                cpu = server.cpu_seconds()
                 outcome = _load.Burst(server.port, sessions, clients * villages).run()
+                cpu = server.cpu_seconds() - cpu
             if which == "app":
                 checked = _load.check_counted(outcome, b.step("count_votes", poll_ids=polls))
             else:
                 counted = b.step("floor_app:count", polls=polls)
                 checked = {"lost": None, "duplicates": None, "chains_link": counted["chains_link"],
                            "participations": counted["participations"]}
-            results.append({**base, "app": which, **_load.summary(outcome), **checked})
+            results.append({**base, "app": which, **_load.summary(outcome), **checked,
+                            "server_cpu_ms_per_vote": round(cpu * 1000 / max(outcome.requests, 1), 2)})
     for r in results[1:]:
         if r["app"] == "floor" and r["votes_per_second"]:
             results[0]["app_over_floor"] = round(results[0]["votes_per_second"] / r["votes_per_second"], 2)
-    return results
+            results[0]["p95_app_over_floor"] = round(results[0]["p95_ms"] / max(r["p95_ms"], 0.1), 1)
+    return results + ([walked] if walked else [])
 
 
 def journey(backend: str, *, workers: int = 4, walkers: int = 40, clients: int = 10,
