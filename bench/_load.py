@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 
 CHOICES = ("yes", "no", "abstain")
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
-RECEIPT_RE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b")
+KEY_RE = re.compile(r'<input(?=[^>]*name="request_key")[^>]*value="([^"]+)"')
 
 
 def flask_session(cookie: str) -> dict:
@@ -262,9 +262,12 @@ def journey(port: int, walker: dict, password: str) -> dict:
         for n, choice in enumerate(("yes", "no")):
             suffix = "" if n == 0 else " (change)"
             step("poll page" + suffix, "GET", f"/polls/{poll}")
-            step("confirm" + suffix, "POST", f"/polls/{poll}/confirm", {"csrf_token": b.csrf, "choice": choice})
+            _h, page = step("confirm" + suffix, "POST", f"/polls/{poll}/confirm",
+                            {"csrf_token": b.csrf, "choice": choice})
+            key = KEY_RE.search(page)  # the form's own key when it carries one, as a browser sends it
             step("cast" + suffix, "POST", f"/polls/{poll}/cast",
-                 {"csrf_token": b.csrf, "choice": choice, "request_key": uuid.uuid4().hex}, expect=(302,))
+                 {"csrf_token": b.csrf, "choice": choice, "request_key": key.group(1) if key else uuid.uuid4().hex},
+                 expect=(302,))
             receipt = (flask_session(b.cookie).get("voting_receipts") or {}).get(str(poll))
             _h, page = step("receipt" + suffix, "GET", f"/polls/{poll}")
             shown.append(bool(receipt) and receipt in page)
