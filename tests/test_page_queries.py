@@ -90,6 +90,62 @@ def test_the_township_dashboard_runs_as_many_statements_for_many_villages_as_for
     assert first == second, f"{first} statements for 2 villages, {second} for 7"
 
 
+def test_a_village_oversight_page_runs_as_many_statements_for_a_busy_village_as_for_a_quiet_one(login_as):
+    village = make_village()
+    committee = make_user(["committee_member", "villager"], village)
+    overseer = make_user(["overseer"], township=village.township)
+    from app.records import services
+
+    made = iter(range(100))
+
+    def grow(n):
+        for _ in range(n):
+            i = next(made)
+            late = make_proposal("publicized", village, committee, title=f"逾期议题{i}")  # no history: flagged
+            late.stage_deadline = utcnow() - timedelta(days=1)
+            make_proposal("completed", village, committee, title=f"待备案{i}")
+            objection = services.file_objection(late, make_user(["villager"], village), "公示时间不够")
+            objection.reply_due_at = utcnow() - timedelta(hours=1)
+        db.session.flush()
+
+    client = login_as(overseer).client
+    first, second = _two_sizes(client, f"/oversight/villages/{village.id}", grow, small=1, large=8)
+    assert first == second, f"{first} statements for a quiet village, {second} for a busy one"
+    html = client.get(f"/oversight/villages/{village.id}").get_data(as_text=True)
+    assert "逾期议题7" in html and "待备案7" in html and "#objection-" in html
+
+
+def test_the_county_page_runs_as_many_statements_for_many_townships_as_for_few(login_as):
+    from tests.factories import make_county, make_township
+
+    county = make_county()
+    reader = make_user(["county_overseer"], county=county)
+
+    def grow(n):
+        for _ in range(n):
+            _busy_village(make_township(county=county), n)
+
+    client = login_as(reader).client
+    first, second = _two_sizes(client, f"/oversight/counties/{county.id}", grow, small=1, large=5)
+    assert first == second, f"{first} statements for 1 township, {second} for 5"
+
+
+def test_a_township_of_many_villages_comes_in_pages_of_the_table_linked_without_javascript(login_as):
+    from app.records.dashboard import PAGE_SIZE
+
+    township = make_village(name="甲村000").township
+    for i in range(1, PAGE_SIZE + 5):
+        make_village(township, name=f"甲村{i:03d}")
+    client = login_as(make_user(["overseer"], township=township)).client
+    url = f"/oversight/townships/{township.id}"
+    first = client.get(f"{url}?sort=name").get_data(as_text=True)
+    assert "甲村000" in first and f"甲村{PAGE_SIZE - 1:03d}" in first and f"甲村{PAGE_SIZE:03d}" not in first
+    assert f"{url}?sort=name&amp;page=2" in first and f"{PAGE_SIZE + 5}" in first[first.index("<caption>"):]
+    second = client.get(f"{url}?sort=name&page=2").get_data(as_text=True)
+    assert f"甲村{PAGE_SIZE:03d}" in second and "甲村000" not in second and "page=3" not in second
+    assert client.get(f"{url}?page=99").status_code == 200  # past the end: the last page
+
+
 def test_the_proposal_list_runs_as_many_statements_for_many_proposals_as_for_few(login_as):
     committee = make_user(["committee_member", "villager"])
     village = committee.village
@@ -188,7 +244,7 @@ def test_a_village_with_many_flagged_proposals_shows_twenty_and_points_to_the_re
     for i in range(25):
         make_proposal("publicized", village, committee, title=f"跳过环节的议题{i:02d}")  # no history: skipped
     client = login_as(make_user(["overseer"], township=village.township)).client
-    html = client.get(f"/oversight/townships/{village.township_id}").get_data(as_text=True)
+    html = client.get(f"/oversight/villages/{village.id}").get_data(as_text=True)
     assert html.count("跳过环节的议题") == 20
     assert "另有 5 项" in html and f"/oversight/townships/{village.township_id}/flags.csv" in html
 

@@ -143,7 +143,10 @@ def test_the_dashboard_shows_every_village_of_the_township_with_its_flags(cast, 
     b = login_as(cast.overseer)
     html = b.get(f"/oversight/townships/{cast.village.township_id}").get_data(as_text=True)
     assert cast.village.name in html and second.name in html and "外乡村" not in html
-    assert "违规议题" in html and "⚑" in html
+    # The township's page is the table; the flagged proposal is one click away, on its village's page.
+    assert "⚑" in html and "违规议题" not in html and f"/oversight/villages/{cast.village.id}" in html
+    village = b.get(f"/oversight/villages/{cast.village.id}").get_data(as_text=True)
+    assert "违规议题" in village and "⚑" in village and f"/proposals/{p.id}/publication" in village
     assert b.client.get("/oversight").status_code == 302
 
 
@@ -165,5 +168,10 @@ def test_an_objection_left_unanswered_past_its_reply_time_shows_as_overdue(cast,
     o = services.file_objection(proposal_in("publicized", title="有逾期异议的议题"), cast.villager, "异议")
     o.reply_due_at = utcnow() - timedelta(hours=1)
     _db.session.flush()
-    html = login_as(cast.overseer).get(f"/oversight/townships/{cast.village.township_id}").get_data(as_text=True)
-    assert f"#objection-{o.id}" in html
+    b = login_as(cast.overseer)
+    html = b.get(f"/oversight/villages/{cast.village.id}").get_data(as_text=True)
+    assert f"#objection-{o.id}" in html and "有逾期异议的议题" in html
+    table = b.get(f"/oversight/townships/{cast.village.township_id}").get_data(as_text=True)
+    row = table[table.index(f"/oversight/villages/{cast.village.id}"):]
+    row = row[:row.index("</tr>")]
+    assert '<td class="num">1</td>' in row  # the late objection counts as overdue
