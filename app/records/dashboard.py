@@ -266,37 +266,6 @@ def add_up(rows: list[Counts]) -> Counts:
     return total
 
 
-@dataclass
-class Page:
-    """One page of rows already in memory, with the names Flask-SQLAlchemy's pages use."""
-    items: list
-    page: int
-    pages: int
-    total: int
-
-    @classmethod
-    def of(cls, rows: list, page: int, per_page: int) -> "Page":
-        pages = max(1, -(-len(rows) // per_page))
-        page = min(max(page, 1), pages)
-        return cls(rows[(page - 1) * per_page:page * per_page], page, pages, len(rows))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-
 def sort_rows(rows: list[Counts], sort: str | None) -> list[Counts]:
     """Flags first by default; then overdue items, items waiting for filing, proposals, or
     the name. Ties keep the name order."""

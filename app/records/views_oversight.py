@@ -18,6 +18,7 @@ from app.accounts.permissions import can_read_county
 from app.deliberation.matters import BODY_LABELS, matter_label
 from app.deliberation.stages import STAGE_LABELS
 from app.extensions import db
+from app.paging import Page, page_arg
 from app.permissions import require
 from app.records import dashboard, services
 from app.records.forms import FilingForm
@@ -28,12 +29,6 @@ from app.records.views import _form_errors, bp, load_proposal, refusal_text
 
 
 # Oversight: county (县), township (乡镇) and village pages -----------------------------------
-
-def _page_arg() -> int:
-    from app.inputs import parse_id
-
-    return parse_id(request.args.get("page")) or 1
-
 
 def _sort_arg() -> str:
     return request.args.get("sort") if request.args.get("sort") in dashboard.SORTS else "flags"
@@ -74,7 +69,7 @@ def township_dashboard(township_id: int):
     sort = _sort_arg()
     rows = dashboard.sort_rows(dashboard.village_counts(dashboard.villages_of([township.id])), sort)
     return render_template("records/dashboard.html", township=township, sort=sort, totals=dashboard.add_up(rows),
-                           pager=dashboard.Page.of(rows, _page_arg(), dashboard.PAGE_SIZE))
+                           pager=Page.of(rows, page_arg(), dashboard.PAGE_SIZE))
 
 
 @bp.get("/oversight/villages/<int:village_id>")
@@ -110,6 +105,9 @@ def file_record(proposal_id: int):
     return redirect(url_for("records.village_oversight", village_id=proposal.village_id))
 
 
+TRAIL_PAGE = 100  # events a page of a proposal's audit trail
+
+
 @bp.get("/proposals/<int:proposal_id>/audit")
 @login_required
 def audit_trail(proposal_id: int):
@@ -121,7 +119,8 @@ def audit_trail(proposal_id: int):
     require(can_view_audit_trail(current_user, proposal))
     cp = current_checkpoint()
     items = proposal_trail(proposal, cp.seq if cp else None)
-    return render_template("records/audit_trail.html", proposal=proposal, items=items,
+    # Every event is checked against its hash for the summary; the list comes in pages.
+    return render_template("records/audit_trail.html", proposal=proposal, pager=Page.of(items, page_arg(), TRAIL_PAGE),
                            broken=sum(1 for i in items if not i.intact))
 
 
