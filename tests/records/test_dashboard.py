@@ -175,3 +175,23 @@ def test_an_objection_left_unanswered_past_its_reply_time_shows_as_overdue(cast,
     row = table[table.index(f"/oversight/villages/{cast.village.id}"):]
     row = row[:row.index("</tr>")]
     assert '<td class="num">1</td>' in row  # the late objection counts as overdue
+
+
+@pytest.mark.parametrize("minutes, flagged", [(59, True), (60, False)])
+def test_the_oversight_pages_read_a_moves_time_to_the_minute_as_the_record_does(cast, proposal_in, login_as,
+                                                                             minutes, flagged):
+    # Posted at 10:00 on 1 November (Beijing): the seven days end at 24:00 on 8 November;
+    # the pages load the history as plain rows, and must judge it as the record does.
+    p = proposal_in("draft", title="公示期议题")
+    _history(p, "draft", "topic_consultation", "committee_deliberation", "member_review", "consensus_consultation",
+             "villager_resolution", start=datetime(2026, 10, 20, 2))
+    _history_more = [("villager_resolution", "publicized", datetime(2026, 11, 1, 2)),
+                     ("publicized", "implementing", datetime(2026, 11, 1, 2) + timedelta(days=7, hours=13,
+                                                                                         minutes=minutes))]
+    for frm, to, at in _history_more:
+        _db.session.add(StageChange(proposal=p, from_stage=frm, to_stage=to, at=at))
+    p.stage = "implementing"
+    _db.session.flush()
+    assert ("notice_short" in _codes(p)) is flagged
+    html = login_as(cast.overseer).get(f"/oversight/villages/{cast.village.id}").get_data(as_text=True)
+    assert ("公示期议题" in html and "公示或通知期短于规则要求" in html) is flagged, html[html.find("合规提示"):][:600]
