@@ -1,4 +1,5 @@
-"""Demo data: one township (示范镇), two villages, about 60 people with every role.
+"""Demo data: one county (示范县) with one township (示范镇), two villages, about 60
+people with every role.
 
 Everything is created through the services, so the demo data is what a real village
 would have after using the product. Running it again adds nothing.
@@ -10,10 +11,11 @@ from datetime import date
 from sqlalchemy import select
 
 from app.accounts import services
-from app.accounts.models import Person, Township
+from app.accounts.models import County, Person, Township
 from app.extensions import db
 
 DEMO_PASSWORD = "gongyi-demo"
+COUNTY = "示范县"
 TOWNSHIP = "示范镇"
 VILLAGES = ("幸福村", "东风村")
 
@@ -33,6 +35,7 @@ FIXED = {
     "13900000051": (1, "周长青", "M", 1966, ["villager"]),
 }
 OVERSEER = ("13900000100", "吴振华")
+COUNTY_OVERSEER = ("13900000200", "孙卫东")
 
 
 def _generated_people():
@@ -66,10 +69,24 @@ def _generated_people():
     return out
 
 
+def _demo_person(spec, gender: str, birth: date):
+    """A demo account without a village (the overseers), made once; None if it exists."""
+    if services.find_person_by_phone(spec[0]) is not None:
+        return None
+    person = Person(name=spec[1], phone=spec[0], gender=gender, birth_date=birth)
+    db.session.add(person)
+    db.session.flush()
+    services.set_password(person, DEMO_PASSWORD)
+    return person
+
+
 def seed_accounts() -> dict:
+    county = db.session.scalar(select(County).where(County.name == COUNTY)) or services.create_county(COUNTY)
     township = db.session.scalar(select(Township).where(Township.name == TOWNSHIP))
     if township is None:
-        township = services.create_township(TOWNSHIP)
+        township = services.create_township(TOWNSHIP, county)
+    elif township.county_id is None:  # a demo loaded before counties existed
+        township.county = county
     villages = []
     for name in VILLAGES:
         village = next((v for v in township.villages if v.name == name), None)
@@ -94,15 +111,15 @@ def seed_accounts() -> dict:
         services.set_password(person, DEMO_PASSWORD)
         created += 1
 
-    overseer = services.find_person_by_phone(OVERSEER[0])
-    if overseer is None:
-        overseer = Person(name=OVERSEER[1], phone=OVERSEER[0], gender="M", birth_date=date(1972, 3, 3))
-        db.session.add(overseer)
-        db.session.flush()
-        services.set_password(overseer, DEMO_PASSWORD)
+    overseer = _demo_person(OVERSEER, "M", date(1972, 3, 3))
+    if overseer is not None:
         services.grant_role(overseer, "overseer", actor=None, township=township)
         created += 1
-    return {"township": township, "villages": villages, "created": created}
+    county_overseer = _demo_person(COUNTY_OVERSEER, "M", date(1969, 8, 8))
+    if county_overseer is not None:
+        services.grant_role(county_overseer, "county_overseer", actor=None, county=county)
+        created += 1
+    return {"county": county, "township": township, "villages": villages, "created": created}
 
 
 def seed_demo() -> dict:

@@ -5,7 +5,7 @@ import itertools
 from datetime import date
 
 from app.accounts import services
-from app.accounts.models import Person, Township, Village
+from app.accounts.models import County, Person, Township, Village
 from app.accounts.passwords import hash_password
 from app.extensions import db
 
@@ -13,8 +13,12 @@ PASSWORD = "correct-horse-battery"
 _seq = itertools.count(1)
 
 
-def make_township(name: str | None = None) -> Township:
-    return services.create_township(name or f"测试镇{next(_seq)}")
+def make_county(name: str | None = None) -> County:
+    return services.create_county(name or f"测试县{next(_seq)}")
+
+
+def make_township(name: str | None = None, county: County | None = None) -> Township:
+    return services.create_township(name or f"测试镇{next(_seq)}", county)
 
 
 def make_village(township: Township | None = None, name: str | None = None) -> Village:
@@ -28,11 +32,12 @@ def _phone() -> str:
 def make_user(roles=("villager",), village: Village | None = None, *, township: Township | None = None,
               name: str | None = None, phone: str | None = None, gender: str | None = None,
               birth_date: date | None = date(1970, 1, 1), household: str | None = None,
-              password: str = PASSWORD) -> Person:
+              password: str = PASSWORD, county: County | None = None) -> Person:
     """A person with the given roles; village roles in `village` (made if needed),
-    "overseer" in `township` (the village's township if not given), "admin" global."""
+    "overseer" in `township` (the village's township if not given), "county_overseer" in
+    `county` (made if needed), "admin" global."""
     roles = list(roles)
-    village_roles = [r for r in roles if r not in ("overseer", "admin")]
+    village_roles = [r for r in roles if r not in ("overseer", "county_overseer", "admin")]
     if village_roles and village is None:
         village = make_village(township)
     person = Person(village=village if village_roles else None, name=name or f"村民{next(_seq)}",
@@ -47,6 +52,8 @@ def make_user(roles=("villager",), village: Village | None = None, *, township: 
     if "overseer" in roles:
         services.grant_role(person, "overseer", actor=None,
                             township=township or (village.township if village else make_township()))
+    if "county_overseer" in roles:
+        services.grant_role(person, "county_overseer", actor=None, county=county or make_county())
     if "admin" in roles:
         services.grant_role(person, "admin", actor=None)
     return person

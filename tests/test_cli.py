@@ -31,6 +31,9 @@ def test_seed_demo_loads_every_stage_once_and_keeps_the_chain_intact(runner, db)
         assert person is not None and person.has_role(role, village_id=first_village.id)
     assert authenticate("13900000051", "gongyi-demo").village_id != first_village.id
     assert authenticate("13900000100", "gongyi-demo").overseen_township_ids == {first_village.township_id}
+    county_overseer = authenticate("13900000200", "gongyi-demo")
+    assert county_overseer.overseen_county_ids == {first_village.township.county_id} != {None}
+    assert not county_overseer.overseen_township_ids
 
     # The first village has a proposal in every stage, each moved there by the engine
     stages = set(db.session.scalars(select(Proposal.stage).where(Proposal.village_id == first_village.id)))

@@ -12,7 +12,8 @@ Each request runs inside a savepoint that is rolled back, so no request changes 
 the next one sees. Roles: anonymous; the village's villager, representative,
 party_member, committee_member, supervisor, clerk; the township's overseer;
 other_overseer (overseer of another township); other_committee (committee member of
-another village of the same township).
+another village of the same township); county_overseer (of the township's county: reads
+what the township reads, never acts); other_county_overseer (of another county).
 """
 from __future__ import annotations
 
@@ -28,15 +29,18 @@ from tests.conftest import csrf_token_from
 from tests.factories import make_proposal, make_township, make_user, make_village
 
 ROLES = ("anonymous", "villager", "representative", "party_member", "committee_member", "supervisor", "clerk",
-         "overseer", "other_overseer", "other_committee")
+         "overseer", "other_overseer", "other_committee", "county_overseer", "other_county_overseer")
 VILLAGE = {"villager", "representative", "party_member", "committee_member", "supervisor", "clerk"}
 SIGNED_IN = set(ROLES) - {"anonymous"}
 NOBODY: set[str] = set()
 EVERYONE = set(ROLES)
-# Reading the village's proposals after the draft: its people and its township.
-READERS = VILLAGE | {"overseer"}
+# Who reads what a township reads: its overseer and its county's overseer (read-only).
+TOWNSHIP_READERS = {"overseer", "county_overseer"}
+# Reading the village's proposals after the draft: its people, its township and county.
+READERS = VILLAGE | TOWNSHIP_READERS
 COMMITTEE = {"committee_member"}
-COMMITTEE_AND_TOWNSHIP = {"committee_member", "overseer"}
+COMMITTEE_AND_TOWNSHIP = {"committee_member"} | TOWNSHIP_READERS  # reading drafts, trails, forms
+ANY_OVERSEER = {"overseer", "other_overseer", "county_overseer", "other_county_overseer"}
 MEETING = {"committee_member", "clerk"}
 PEOPLE_KEEPERS = {"committee_member", "clerk"}  # the village register (and its CSV import)
 
@@ -64,13 +68,21 @@ def build_world() -> World:
     from app.voting import services as voting
     from tests.consultation.factories import make_post
 
-    township = make_township()
+    from tests.factories import make_county
+
+    county = make_county()
+    township = make_township(county=county)
     village = make_village(township)
     people = {role: make_user([role] if role == "villager" else [role, "villager"], village)
               for role in VILLAGE}
     people["overseer"] = make_user(["overseer"], township=township)
     people["other_overseer"] = make_user(["overseer"], township=make_township())
     people["other_committee"] = make_user(["committee_member", "villager"], make_village(township))
+    people["county_overseer"] = make_user(["county_overseer"], county=county)
+    # Another county, with a township and a village of its own, that is not ours.
+    other_county = make_county()
+    make_village(make_township(county=other_county))
+    people["other_county_overseer"] = make_user(["county_overseer"], county=other_county)
     chair = people["committee_member"]
     w = World(village=village, people=people)
     w.draft = make_proposal("draft", village, chair, body="草稿正文，只给两委看。")
@@ -148,6 +160,8 @@ ROUTES = {
     "deliberation.proposal_edit": R(lambda w: f"/proposals/{w.draft.id}/edit", get=COMMITTEE, post=COMMITTEE),
     "deliberation.version_history": R(lambda w: f"/proposals/{w.draft.id}/versions", get=COMMITTEE_AND_TOWNSHIP),
     "deliberation.version_diff": R(lambda w: f"/proposals/{w.draft.id}/diff", get=COMMITTEE_AND_TOWNSHIP),
+    # An empty form is sent back to the proposal for whoever may read it; the move itself
+    # is the engine's to refuse (the county overseer's: tests/accounts/test_county_overseer.py).
     "deliberation.proposal_move": R(lambda w: f"/proposals/{w.draft.id}/move", post=COMMITTEE_AND_TOWNSHIP),
     "deliberation.proposal_close_topic": R(lambda w: f"/proposals/{w.topic.id}/close-topic", post=COMMITTEE),
     "deliberation.proposal_announce": R(lambda w: f"/proposals/{w.consensus.id}/announce", post=COMMITTEE),
@@ -218,7 +232,8 @@ ROUTES = {
         lambda w: f"/board/{w.village.id}/{w.implementing.id}/photos/{w.objects['photo'].id}/thumbnail", get=EVERYONE),
     "records.audit_trail": R(lambda w: f"/proposals/{w.publicized.id}/audit", get=COMMITTEE_AND_TOWNSHIP),
     # The village's rule profile: the committee edits it, the township reads and approves it.
-    "accounts.rule_profile": R(lambda w: f"/villages/{w.village.id}/rules", get=COMMITTEE_AND_TOWNSHIP, post=COMMITTEE),
+    "accounts.rule_profile": R(lambda w: f"/villages/{w.village.id}/rules", get=COMMITTEE_AND_TOWNSHIP,
+                               post=COMMITTEE),
     "accounts.approve_rule_profile": R(lambda w: f"/villages/{w.village.id}/rules/approve", post={"overseer"}),
     "records.file_record": R(lambda w: f"/proposals/{w.completed.id}/filing", post={"overseer"}),
     "records.record_pdf": R(lambda w: f"/proposals/{w.publicized.id}/record.pdf", get=READERS),
@@ -226,10 +241,15 @@ ROUTES = {
     "records.api_record": R(lambda w: f"/api/v1/proposals/{w.publicized.id}/record", get=READERS),
     "records.api_proposals": R(lambda w: f"/api/v1/villages/{w.village.id}/proposals", get=READERS),
     "records.proposals_csv": R(lambda w: f"/villages/{w.village.id}/proposals.csv", get=READERS),
-    "records.oversight": R(lambda w: "/oversight", get={"overseer", "other_overseer"}),
-    "records.chain_check": R(lambda w: "/oversight/audit", get={"overseer", "other_overseer"}),
-    "records.township_dashboard": R(lambda w: f"/oversight/townships/{w.village.township_id}", get={"overseer"}),
-    "records.flags_csv": R(lambda w: f"/oversight/townships/{w.village.township_id}/flags.csv", get={"overseer"}),
+    "records.oversight": R(lambda w: "/oversight", get=ANY_OVERSEER),
+    "records.chain_check": R(lambda w: "/oversight/audit", get=ANY_OVERSEER),
+    "records.county_page": R(lambda w: f"/oversight/counties/{w.village.township.county_id}",
+                             get={"county_overseer"}),
+    "records.township_dashboard": R(lambda w: f"/oversight/townships/{w.village.township_id}",
+                                    get=TOWNSHIP_READERS),
+    "records.village_oversight": R(lambda w: f"/oversight/villages/{w.village.id}", get=TOWNSHIP_READERS),
+    "records.flags_csv": R(lambda w: f"/oversight/townships/{w.village.township_id}/flags.csv",
+                           get=TOWNSHIP_READERS),
     "records.board": R(lambda w: f"/board/{w.village.id}", get=EVERYONE),
     "records.board_item": R(lambda w: f"/board/{w.village.id}/{w.publicized.id}", get=EVERYONE),
     "records.board_print": R(lambda w: f"/board/{w.village.id}/print", get=EVERYONE),

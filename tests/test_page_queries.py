@@ -90,6 +90,62 @@ def test_the_township_dashboard_runs_as_many_statements_for_many_villages_as_for
     assert first == second, f"{first} statements for 2 villages, {second} for 7"
 
 
+def test_a_village_oversight_page_runs_as_many_statements_for_a_busy_village_as_for_a_quiet_one(login_as):
+    village = make_village()
+    committee = make_user(["committee_member", "villager"], village)
+    overseer = make_user(["overseer"], township=village.township)
+    from app.records import services
+
+    made = iter(range(100))
+
+    def grow(n):
+        for _ in range(n):
+            i = next(made)
+            late = make_proposal("publicized", village, committee, title=f"逾期议题{i}")  # no history: flagged
+            late.stage_deadline = utcnow() - timedelta(days=1)
+            make_proposal("completed", village, committee, title=f"待备案{i}")
+            objection = services.file_objection(late, make_user(["villager"], village), "公示时间不够")
+            objection.reply_due_at = utcnow() - timedelta(hours=1)
+        db.session.flush()
+
+    client = login_as(overseer).client
+    first, second = _two_sizes(client, f"/oversight/villages/{village.id}", grow, small=1, large=8)
+    assert first == second, f"{first} statements for a quiet village, {second} for a busy one"
+    html = client.get(f"/oversight/villages/{village.id}").get_data(as_text=True)
+    assert "逾期议题7" in html and "待备案7" in html and "#objection-" in html
+
+
+def test_the_county_page_runs_as_many_statements_for_many_townships_as_for_few(login_as):
+    from tests.factories import make_county, make_township
+
+    county = make_county()
+    reader = make_user(["county_overseer"], county=county)
+
+    def grow(n):
+        for _ in range(n):
+            _busy_village(make_township(county=county), n)
+
+    client = login_as(reader).client
+    first, second = _two_sizes(client, f"/oversight/counties/{county.id}", grow, small=1, large=5)
+    assert first == second, f"{first} statements for 1 township, {second} for 5"
+
+
+def test_a_township_of_many_villages_comes_in_pages_of_the_table_linked_without_javascript(login_as):
+    from app.records.dashboard import PAGE_SIZE
+
+    township = make_village(name="甲村000").township
+    for i in range(1, PAGE_SIZE + 5):
+        make_village(township, name=f"甲村{i:03d}")
+    client = login_as(make_user(["overseer"], township=township)).client
+    url = f"/oversight/townships/{township.id}"
+    first = client.get(f"{url}?sort=name").get_data(as_text=True)
+    assert "甲村000" in first and f"甲村{PAGE_SIZE - 1:03d}" in first and f"甲村{PAGE_SIZE:03d}" not in first
+    assert f"{url}?sort=name&amp;page=2" in first and f"{PAGE_SIZE + 5}" in first[first.index("<caption>"):]
+    second = client.get(f"{url}?sort=name&page=2").get_data(as_text=True)
+    assert f"甲村{PAGE_SIZE:03d}" in second and "甲村000" not in second and "page=3" not in second
+    assert client.get(f"{url}?page=99").status_code == 200  # past the end: the last page
+
+
 def test_the_proposal_list_runs_as_many_statements_for_many_proposals_as_for_few(login_as):
     committee = make_user(["committee_member", "villager"])
     village = committee.village
@@ -188,7 +244,7 @@ def test_a_village_with_many_flagged_proposals_shows_twenty_and_points_to_the_re
     for i in range(25):
         make_proposal("publicized", village, committee, title=f"跳过环节的议题{i:02d}")  # no history: skipped
     client = login_as(make_user(["overseer"], township=village.township)).client
-    html = client.get(f"/oversight/townships/{village.township_id}").get_data(as_text=True)
+    html = client.get(f"/oversight/villages/{village.id}").get_data(as_text=True)
     assert html.count("跳过环节的议题") == 20
     assert "另有 5 项" in html and f"/oversight/townships/{village.township_id}/flags.csv" in html
 
@@ -216,3 +272,141 @@ def test_the_suggestion_list_runs_as_many_statements_for_many_signed_suggestions
     assert first == second, f"{first} statements for 2 suggestions, {second} for 30"
     html = client.get(f"/villages/{village.id}/suggestions").get_data(as_text=True)
     assert "建议29" in html and "建议9<" not in html and f"/villages/{village.id}/suggestions?page=2" in html
+
+
+def _unhashed_villagers(village, n, start=0, prefix="村民"):
+    """People registered without a password (faster than make_user for long lists)."""
+    from app.accounts.models import Person, RoleGrant
+
+    people = [Person(village=village, name=f"{prefix}{start + i:03d}", phone=f"150{village.id:03d}{start + i:05d}")
+              for i in range(n)]
+    db.session.add_all(people)
+    db.session.flush()
+    db.session.add_all([RoleGrant(person_id=p.id, role="villager", village_id=village.id) for p in people])
+    db.session.flush()
+    return people
+
+
+def test_the_inbox_comes_in_pages_and_runs_as_many_statements_for_many_messages_as_for_few(login_as):
+    from app.notifications.api import notify
+    from app.notifications.views import PAGE_SIZE
+
+    villager = make_user(["villager"])
+    made = iter(range(1000))
+
+    def grow(n):
+        for _ in range(n):
+            notify(villager, "poll_opened", f"第{next(made)}条消息", "/polls", send=False)
+        db.session.flush()
+
+    client = login_as(villager).client
+    first, second = _two_sizes(client, "/inbox", grow, small=2, large=PAGE_SIZE + 10)
+    assert first == second, f"{first} statements for 2 messages, {second} for {PAGE_SIZE + 10}"
+    html = client.get("/inbox").get_data(as_text=True)
+    assert html.count('class="card note') == PAGE_SIZE and "/inbox?page=2" in html
+    older = client.get("/inbox?page=2").get_data(as_text=True)
+    assert older.count('class="card note') == 10 and "/inbox?page=3" not in older
+
+
+def test_the_village_register_comes_in_pages_and_runs_as_many_statements_for_a_large_village(login_as):
+    from app.accounts.views import PEOPLE_PER_PAGE
+
+    committee = make_user(["committee_member", "villager"])
+    village = committee.village
+    made = iter(range(1000))
+
+    def grow(n):
+        for _ in range(n):
+            _unhashed_villagers(village, 1, next(made))
+
+    client = login_as(committee).client
+    url = f"/villages/{village.id}/people"
+    first, second = _two_sizes(client, url, grow, small=2, large=PEOPLE_PER_PAGE + 5)
+    assert first == second, f"{first} statements for a few people, {second} for {PEOPLE_PER_PAGE + 5}"
+    html = client.get(url).get_data(as_text=True)
+    assert html.count("<li><strong>") == PEOPLE_PER_PAGE and f"{url}?page=2" in html
+    rest = client.get(f"{url}?page=2").get_data(as_text=True)
+    assert rest.count("<li><strong>") == 6 and "?page=3" not in rest  # 105 + the committee member
+
+
+def test_the_meeting_roster_comes_in_pages_and_runs_as_many_statements_for_a_large_assembly(login_as):
+    from app.voting import services as voting
+    from app.voting.models import RosterEntry
+    from app.voting.views import ROSTER_PAGE_SIZE
+
+    poll, _voters, committee = make_poll("villager_resolution", voters=1)
+    clerk = make_user(["clerk", "villager"], poll.village)
+    voting.open_meeting(poll, clerk, "村委会")
+    made = iter(range(1000))
+
+    def grow(n):
+        for _ in range(n):
+            person = _unhashed_villagers(poll.village, 1, next(made), prefix="到会")[0]
+            db.session.add(RosterEntry(poll_id=poll.id, person_id=person.id, name=person.name,
+                                       unit_key=f"p{person.id}"))
+        db.session.flush()
+        db.session.expire(poll)
+
+    client = login_as(clerk).client
+    url = f"/polls/{poll.id}/meeting"
+    first, second = _two_sizes(client, url, grow, small=2, large=ROSTER_PAGE_SIZE + 5)
+    assert first == second, f"{first} statements for a small roster, {second} for {ROSTER_PAGE_SIZE + 5}"
+    html = client.get(url).get_data(as_text=True)
+    assert html.count('class="roster-row"') == ROSTER_PAGE_SIZE and f"{url}?page=2" in html
+    rest = client.get(f"{url}?page=2").get_data(as_text=True)
+    assert 0 < rest.count('class="roster-row"') < ROSTER_PAGE_SIZE and "page=3" not in rest
+    # Signing someone in on page 2 brings the clerk back to page 2.
+    from tests.conftest import csrf_token_from
+
+    late = db.session.scalars(db.select(RosterEntry).where(RosterEntry.poll_id == poll.id)
+                              .order_by(RosterEntry.id.desc())).first()
+    resp = client.post(f"/polls/{poll.id}/meeting/sign-in",
+                       data={"csrf_token": csrf_token_from(rest), "person_id": late.person_id, "page": "2"})
+    assert resp.status_code == 302 and resp.location.endswith(f"{url}?page=2")
+
+
+def test_a_long_audit_trail_comes_in_pages_and_checks_every_event(login_as):
+    from app.records.audit import record_event
+
+    committee = make_user(["committee_member", "villager"])
+    proposal = make_proposal("topic_consultation", committee.village, committee, title="长记录议题")
+    made = iter(range(1000))
+
+    def grow(n):
+        for _ in range(n):
+            record_event("proposal.deadline", actor=committee, village_id=proposal.village_id, obj=proposal,
+                         payload={"n": next(made)})
+        db.session.flush()
+
+    client = login_as(committee).client
+    url = f"/proposals/{proposal.id}/audit"
+    first, second = _two_sizes(client, url, grow, small=2, large=130)
+    assert first == second, f"{first} statements for a short trail, {second} for a long one"
+    html = client.get(url).get_data(as_text=True)
+    assert html.count('id="event-') == 100 and f"{url}?page=2" in html
+    total = html.count("✔")
+    assert total >= 100  # every event shown matches its hash, and the summary counts them all
+    rest = client.get(f"{url}?page=2").get_data(as_text=True)
+    assert 0 < rest.count('id="event-') < 100 and "?page=3" not in rest
+
+
+def test_the_notice_board_comes_in_pages_of_the_newest_notices(client):
+    from app.records.views_board import BOARD_PAGE
+
+    committee = make_user(["committee_member", "villager"])
+    village = committee.village
+    made = iter(range(1000))
+
+    def grow(n):
+        for _ in range(n):
+            make_proposal("publicized", village, committee, title=f"公示议题{next(made):03d}")
+        db.session.flush()
+
+    url = f"/board/{village.id}"
+    # Past one page, a longer board costs no more statements: only one page is drawn.
+    first, second = _two_sizes(client, url, grow, small=BOARD_PAGE + 1, large=BOARD_PAGE * 3)
+    assert first == second, f"{first} statements for {BOARD_PAGE + 1} notices, {second} for {BOARD_PAGE * 3}"
+    html = client.get(url).get_data(as_text=True)
+    assert html.count('class="board-link"') == BOARD_PAGE and f"{url}?page=2" in html
+    last = client.get(f"{url}?page=3").get_data(as_text=True)
+    assert last.count('class="board-link"') == BOARD_PAGE and "?page=4" not in last

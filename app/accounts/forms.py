@@ -16,6 +16,7 @@ ROLE_LABELS = {
     "supervisor": _l("Supervision committee member"),
     "clerk": _l("Clerk"),
     "overseer": _l("Township overseer"),
+    "county_overseer": _l("County overseer"),
     "admin": _l("Administrator"),
 }
 

@@ -13,13 +13,23 @@ from app.clock import utcnow  # re-exported: every area stamps time through it
 from app.extensions import db
 
 
-# Per-village roles (they combine); overseer is per township; admin is global.
+# Per-village roles (they combine); overseer is per township; the county overseer, who
+# only reads, is per county; admin is global.
 VILLAGE_ROLES = ("villager", "representative", "party_member", "committee_member", "supervisor", "clerk")
 TOWNSHIP_ROLES = ("overseer",)
+COUNTY_ROLES = ("county_overseer",)
 GLOBAL_ROLES = ("admin",)
-ALL_ROLES = VILLAGE_ROLES + TOWNSHIP_ROLES + GLOBAL_ROLES
+ALL_ROLES = VILLAGE_ROLES + TOWNSHIP_ROLES + COUNTY_ROLES + GLOBAL_ROLES
 
 ADULT_AGE = 18
+
+
+class County(db.Model):
+    """县: the townships of one county, read by its county overseer."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(db.String(80), unique=True)
+    townships: Mapped[list["Township"]] = relationship(back_populates="county", order_by="Township.id")
 
 
 class Township(db.Model):
@@ -27,6 +37,9 @@ class Township(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(db.String(80), unique=True)
+    # An installation that serves one township needs no county.
+    county_id: Mapped[int | None] = mapped_column(ForeignKey("county.id"), index=True)
+    county: Mapped[County | None] = relationship(back_populates="townships")
     villages: Mapped[list["Village"]] = relationship(back_populates="township", order_by="Village.id")
 
 
@@ -172,13 +185,16 @@ class Person(UserMixin, db.Model):
     def roles_in(self, village_id: int | None) -> set[str]:
         return {g.role for g in self.roles if g.village_id == village_id and g.role in VILLAGE_ROLES}
 
-    def has_role(self, role: str, village_id: int | None = None, township_id: int | None = None) -> bool:
+    def has_role(self, role: str, village_id: int | None = None, township_id: int | None = None,
+                 county_id: int | None = None) -> bool:
         for g in self.roles:
             if g.role != role:
                 continue
             if role in GLOBAL_ROLES:
                 return True
             if role in TOWNSHIP_ROLES and g.township_id == township_id:
+                return True
+            if role in COUNTY_ROLES and g.county_id == county_id:
                 return True
             if role in VILLAGE_ROLES and g.village_id == village_id:
                 return True
@@ -192,31 +208,42 @@ class Person(UserMixin, db.Model):
     def overseen_township_ids(self) -> set[int]:
         return {g.township_id for g in self.roles if g.role == "overseer" and g.township_id}
 
+    @property
+    def overseen_county_ids(self) -> set[int]:
+        """The counties this person reads as county overseer (read-only, never acts)."""
+        return {g.county_id for g in self.roles if g.role == "county_overseer" and g.county_id}
+
+
+ROLE_SCOPE_CHECK = (
+    "(county_id IS NULL AND ("
+    "(role IN ('villager','representative','party_member','committee_member','supervisor','clerk')"
+    " AND village_id IS NOT NULL AND township_id IS NULL)"
+    " OR (role = 'overseer' AND township_id IS NOT NULL AND village_id IS NULL)"
+    " OR (role = 'admin' AND village_id IS NULL AND township_id IS NULL)))"
+    " OR (role = 'county_overseer' AND county_id IS NOT NULL AND village_id IS NULL AND township_id IS NULL)"
+)
+
 
 class RoleGrant(db.Model):
     """One role of one person, scoped to a village (village roles), a township
-    (overseer) or nothing (admin)."""
+    (overseer), a county (county overseer) or nothing (admin)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
     role: Mapped[str] = mapped_column(db.String(20))
     village_id: Mapped[int | None] = mapped_column(ForeignKey("village.id"), index=True)
     township_id: Mapped[int | None] = mapped_column(ForeignKey("township.id"))
+    county_id: Mapped[int | None] = mapped_column(ForeignKey("county.id"))
     granted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     person: Mapped[Person] = relationship(back_populates="roles")
     village: Mapped[Village | None] = relationship()
     township: Mapped[Township | None] = relationship()
+    county: Mapped[County | None] = relationship()
 
     __table_args__ = (
         UniqueConstraint("person_id", "role", "village_id", "township_id", name="uq_role_grant"),
-        CheckConstraint(
-            "(role IN ('villager','representative','party_member','committee_member','supervisor','clerk')"
-            " AND village_id IS NOT NULL AND township_id IS NULL)"
-            " OR (role = 'overseer' AND township_id IS NOT NULL AND village_id IS NULL)"
-            " OR (role = 'admin' AND village_id IS NULL AND township_id IS NULL)",
-            name="role_scope",
-        ),
+        CheckConstraint(ROLE_SCOPE_CHECK, name="role_scope"),
     )
 
 

@@ -1,7 +1,7 @@
 """Who may see and do what with people and villages."""
 from __future__ import annotations
 
-from app.accounts.models import Person, Village
+from app.accounts.models import County, Person, Township, Village
 from app.permissions import permission
 
 
@@ -17,13 +17,41 @@ def is_member_of(user, village: Village) -> bool:
 
 @permission
 def is_overseer_of(user, village: Village) -> bool:
+    """The village's township overseer (or an admin): reads everything of the village and
+    acts as the township (files records, approves rule profiles). A county overseer is
+    not one: see `reads_as_overseer`."""
     return _signed_in(user) and (user.is_admin or village.township_id in user.overseen_township_ids)
+
+
+def county_oversees_township(user, township: Township | None) -> bool:
+    """The township lies in a county this person oversees (read-only)."""
+    return (_signed_in(user) and township is not None and township.county_id is not None
+            and township.county_id in user.overseen_county_ids)
+
+
+@permission
+def reads_as_overseer(user, village: Village) -> bool:
+    """Everything an overseer may read of the village: its township's overseers, the
+    county overseer of its county (who never acts), admins. Never a right to change anything."""
+    return is_overseer_of(user, village) or county_oversees_township(user, village.township)
+
+
+@permission
+def can_read_township(user, township: Township) -> bool:
+    """The township's dashboard and its villages' pages: its overseers, its county's overseer, admins."""
+    return _signed_in(user) and (user.is_admin or township.id in user.overseen_township_ids
+                                 or county_oversees_township(user, township))
+
+
+@permission
+def can_read_county(user, county: County) -> bool:
+    return _signed_in(user) and (user.is_admin or county.id in user.overseen_county_ids)
 
 
 @permission
 def can_view_village(user, village: Village) -> bool:
-    """The village's internal pages: its own people, its township's overseers, admins."""
-    return is_member_of(user, village) or is_overseer_of(user, village)
+    """The village's internal pages: its own people, its township's and county's overseers, admins."""
+    return is_member_of(user, village) or reads_as_overseer(user, village)
 
 
 @permission
@@ -50,9 +78,10 @@ def can_approve_rule_profile(user, village: Village) -> bool:
 
 @permission
 def can_view_rule_profile(user, village: Village) -> bool:
-    return can_edit_rule_profile(user, village) or is_overseer_of(user, village)
+    return can_edit_rule_profile(user, village) or reads_as_overseer(user, village)
 
 
 @permission
 def can_view_person(user, person: Person) -> bool:
-    return person.village is not None and (can_manage_people(user, person.village) or is_overseer_of(user, person.village))
+    return person.village is not None and (can_manage_people(user, person.village)
+                                           or reads_as_overseer(user, person.village))

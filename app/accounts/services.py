@@ -16,8 +16,8 @@ from sqlalchemy import select
 from app import clock
 from app.accounts.messaging import send_message
 from app.accounts.models import (
-    GLOBAL_ROLES, TOWNSHIP_ROLES, VILLAGE_ROLES, Household, OneTimeCode, Person, RoleGrant,
-    RuleProfile, Township, Village, utcnow,
+    COUNTY_ROLES, GLOBAL_ROLES, TOWNSHIP_ROLES, VILLAGE_ROLES, County, Household, OneTimeCode, Person,
+    RoleGrant, RuleProfile, Township, Village, utcnow,
 )
 from app.accounts.passwords import hash_password, password_problem, verify_password
 from app.extensions import db
@@ -48,8 +48,15 @@ def find_person_by_phone(phone: str) -> Person | None:
 
 # Places -------------------------------------------------------------------------------
 
-def create_township(name: str) -> Township:
-    township = Township(name=name)
+def create_county(name: str) -> County:
+    county = County(name=name)
+    db.session.add(county)
+    db.session.flush()
+    return county
+
+
+def create_township(name: str, county: County | None = None) -> Township:
+    township = Township(name=name, county=county)
     db.session.add(township)
     db.session.flush()
     return township
@@ -156,27 +163,31 @@ def approve_rule_profile(village: Village, actor: Person) -> RuleProfile:
 # People and roles -----------------------------------------------------------------------
 
 def grant_role(person: Person, role: str, *, actor: Person | None, village: Village | None = None,
-               township: Township | None = None) -> RoleGrant:
+               township: Township | None = None, county: County | None = None) -> RoleGrant:
+    scope = {"village_id": None, "township_id": None, "county_id": None}
     if role in VILLAGE_ROLES:
         if village is None:
             raise AccountError(_("A village role needs a village."))
-        scope = {"village_id": village.id, "township_id": None}
+        scope["village_id"] = village.id
     elif role in TOWNSHIP_ROLES:
         if township is None:
             raise AccountError(_("The overseer role needs a township."))
-        scope = {"village_id": None, "township_id": township.id}
-    elif role in GLOBAL_ROLES:
-        scope = {"village_id": None, "township_id": None}
-    else:
+        scope["township_id"] = township.id
+    elif role in COUNTY_ROLES:
+        if county is None:
+            raise AccountError(_("The county overseer role needs a county."))
+        scope["county_id"] = county.id
+    elif role not in GLOBAL_ROLES:
         raise AccountError(_("Unknown role."))
     for g in person.roles:
-        if g.role == role and g.village_id == scope["village_id"] and g.township_id == scope["township_id"]:
+        if g.role == role and (g.village_id, g.township_id, g.county_id) == tuple(scope.values()):
             return g
     grant = RoleGrant(person=person, role=role, **scope)
     db.session.add(grant)
     db.session.flush()
+    payload = {"role": role, "county_id": county.id} if scope["county_id"] else {"role": role}
     record_event("role.granted", actor=actor, village_id=scope["village_id"], township_id=scope["township_id"],
-                 obj=person, payload={"role": role})
+                 obj=person, payload=payload)
     return grant
 
 

@@ -186,11 +186,19 @@ def people(village_id: int):
             return redirect(url_for("accounts.people", village_id=village.id))
     recent_imports = db.session.scalars(select(PeopleImport).where(PeopleImport.village_id == village.id)
                                         .order_by(PeopleImport.id.desc()).limit(5)).all()
-    people_list = db.session.scalars(
-        select(Person).where(Person.village_id == village.id).order_by(Person.household_id, Person.id)
-    ).all()
-    return render_template("accounts/people.html", village=village, form=form, people=people_list,
+    from sqlalchemy.orm import selectinload
+
+    from app.paging import page_arg
+
+    pager = db.paginate(select(Person).where(Person.village_id == village.id)
+                        .options(selectinload(Person.household), selectinload(Person.roles))
+                        .order_by(Person.household_id, Person.id),
+                        page=page_arg(), per_page=PEOPLE_PER_PAGE, max_per_page=PEOPLE_PER_PAGE, error_out=False)
+    return render_template("accounts/people.html", village=village, form=form, people=pager.items, pager=pager,
                            import_form=ImportPeopleForm(), recent_imports=recent_imports), (400 if form.errors else 200)
+
+
+PEOPLE_PER_PAGE = 100
 
 
 @bp.route("/villages/<int:village_id>/people/import", methods=["POST"])

@@ -2,7 +2,7 @@
 STAGE_FEATURES: the stage decides the features), then the person's village role."""
 from __future__ import annotations
 
-from app.accounts.permissions import has_village_role, is_member_of, is_overseer_of
+from app.accounts.permissions import has_village_role, is_member_of, reads_as_overseer
 from app.deliberation.features import stage_allows
 from app.deliberation.permissions import can_view_proposal
 from app.permissions import permission
@@ -59,7 +59,7 @@ def can_see_hidden(user, post) -> bool:
     village = post.proposal.village
     return (getattr(user, "is_authenticated", False)
             and (user.id in (post.author_id, post.entered_by_id)
-                 or is_overseer_of(user, village)
+                 or reads_as_overseer(user, village)
                  or has_village_role(user, village, "committee_member")
                  or has_village_role(user, village, "supervisor")))
 

@@ -377,36 +377,51 @@ def next_step(proposal: Proposal) -> NextStep | None:
     return None
 
 
+@dataclass(frozen=True)
+class NoticeRule:
+    """A vote that must be announced some days ahead (DESIGN.md §3): asked for from the
+    stages before the vote until the vote opens, in the words of `unsent` or `sent`."""
+    stages: tuple[str, ...]
+    vote: str  # the stage whose poll needs the notice
+    given_at: str  # the proposal's field recording when the notice went out
+    days: str  # the rule profile's field: how many days ahead
+    unsent: object  # %(days)d, %(date)s
+    sent: object  # %(announced)s or %(sent)s (the day it went out), %(date)s
+    applies: Callable[[Proposal], bool] = lambda p: True
+
+
+NOTICE_RULES = (
+    NoticeRule(("consensus_consultation", "villager_resolution"), "villager_resolution", "assembly_announced_at",
+               "villager_assembly_notice_days",
+               _l("The villagers' assembly must be announced %(days)d days ahead: announced today, "
+                  "the vote can be held from %(date)s at the earliest."),
+               _l("The villagers' assembly was announced on %(announced)s: the vote can be held from "
+                  "%(date)s at the earliest."),
+               applies=lambda p: p.deciding_body == VILLAGERS_ASSEMBLY),
+    NoticeRule(("committee_deliberation", "member_review"), "member_review", "party_plan_sent_at",
+               "party_plan_notice_days",
+               _l("The Party members must get the plan %(days)d days before their review: sent today, "
+                  "the review can be held from %(date)s at the earliest."),
+               _l("The plan was sent to the Party members on %(sent)s: their review can be held from "
+                  "%(date)s at the earliest.")),
+)
+
+
 def next_stage_needs(proposal: Proposal) -> list[str]:
     """What the stage after this one will need that must be done now: said before the
     text is frozen (or the committee votes), not discovered when the vote will not open."""
     profile = proposal.village.rule_profile
     needs = []
-    if proposal.stage in ("consensus_consultation", "villager_resolution") \
-            and proposal.deciding_body == VILLAGERS_ASSEMBLY and not _poll_started(proposal, "villager_resolution"):
-        days = profile.villager_assembly_notice_days
-        if proposal.assembly_announced_at is None:
-            earliest = clock.notice_earliest(profile, utcnow(), days)
-            needs.append(_("The villagers' assembly must be announced %(days)d days ahead: announced today, "
-                           "the vote can be held from %(date)s at the earliest.",
-                           days=days, date=clock.format_day(earliest)))
+    for rule in NOTICE_RULES:
+        if proposal.stage not in rule.stages or not rule.applies(proposal) or _poll_started(proposal, rule.vote):
+            continue
+        days, given = getattr(profile, rule.days), getattr(proposal, rule.given_at)
+        earliest = clock.format_day(clock.notice_earliest(profile, given or utcnow(), days))
+        if given is None:
+            needs.append(str(rule.unsent) % {"days": days, "date": earliest})
         else:
-            earliest = clock.notice_earliest(profile, proposal.assembly_announced_at, days)
-            needs.append(_("The villagers' assembly was announced on %(announced)s: the vote can be held from "
-                           "%(date)s at the earliest.", announced=clock.format_day(proposal.assembly_announced_at),
-                           date=clock.format_day(earliest)))
-    if proposal.stage in ("committee_deliberation", "member_review") and not _poll_started(proposal, "member_review"):
-        days = profile.party_plan_notice_days
-        if proposal.party_plan_sent_at is None:
-            earliest = clock.notice_earliest(profile, utcnow(), days)
-            needs.append(_("The Party members must get the plan %(days)d days before their review: sent today, "
-                           "the review can be held from %(date)s at the earliest.",
-                           days=days, date=clock.format_day(earliest)))
-        else:
-            earliest = clock.notice_earliest(profile, proposal.party_plan_sent_at, days)
-            needs.append(_("The plan was sent to the Party members on %(sent)s: their review can be held from "
-                           "%(date)s at the earliest.", sent=clock.format_day(proposal.party_plan_sent_at),
-                           date=clock.format_day(earliest)))
+            day = clock.format_day(given)
+            needs.append(str(rule.sent) % {"announced": day, "sent": day, "date": earliest})
     return needs
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from app.accounts.models import Village
-from app.accounts.permissions import has_village_role, is_member_of, is_overseer_of
+from app.accounts.permissions import has_village_role, is_member_of, reads_as_overseer
 from app.deliberation.features import stage_allows
 from app.deliberation.models import Proposal, Suggestion
 from app.permissions import permission
@@ -14,13 +14,13 @@ def _committee(user, village: Village) -> bool:
 
 @permission
 def can_view_proposals(user, village: Village) -> bool:
-    return is_member_of(user, village) or is_overseer_of(user, village)
+    return is_member_of(user, village) or reads_as_overseer(user, village)
 
 
 @permission
 def can_view_drafts(user, village: Village) -> bool:
-    """Drafts are the committees' working papers; overseers see everything of their township."""
-    return is_overseer_of(user, village) or _committee(user, village)
+    """Drafts are the committees' working papers; overseers (township and county) see everything they oversee."""
+    return reads_as_overseer(user, village) or _committee(user, village)
 
 
 @permission
@@ -64,7 +64,7 @@ def can_record_authorisation(user, village: Village) -> bool:
 
 @permission
 def can_view_suggestions(user, village: Village) -> bool:
-    return is_member_of(user, village) or is_overseer_of(user, village)
+    return is_member_of(user, village) or reads_as_overseer(user, village)
 
 
 SUGGESTING_ROLES = ("villager", "representative", "supervisor")

@@ -106,7 +106,14 @@ def init_template_globals(app):
             "large_text": large_text_on(),
             "static_url": static_url,
             "home_links": home_links,
+            "page_url": page_url,
         }
+
+
+def page_url(page: int) -> str:
+    """This page's address at another page of its list, its other arguments (sort, stage) kept."""
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return url_for(request.endpoint, **request.view_args, **args, page=page if page > 1 else None)
 
 
 ERRORS = {

@@ -39,10 +39,15 @@ def _inbox_link(user):
 @bp.get("/inbox")
 @login_required
 def inbox():
-    notes = db.session.scalars(select(Notification).where(Notification.person_id == current_user.id)
-                               .order_by(Notification.created_at.desc(), Notification.id.desc())
-                               .limit(PAGE_SIZE)).all()
-    return render_template("notifications/inbox.html", notes=notes, form=ActionForm(), kind_labels=KIND_LABELS)
+    """The newest messages first, PAGE_SIZE to a page; older ones on the next pages."""
+    from app.paging import page_arg
+
+    pager = db.paginate(select(Notification).where(Notification.person_id == current_user.id)
+                        .order_by(Notification.created_at.desc(), Notification.id.desc()),
+                        page=page_arg(), per_page=PAGE_SIZE,
+                        max_per_page=PAGE_SIZE, error_out=False, count=True)
+    return render_template("notifications/inbox.html", notes=pager.items, pager=pager, form=ActionForm(),
+                           kind_labels=KIND_LABELS)
 
 
 @bp.post("/inbox/<int:note_id>/open")

@@ -7,7 +7,8 @@ from datetime import datetime
 from app import clock
 
 from app.accounts.models import utcnow
-from app.accounts.permissions import can_view_village, has_village_role, is_member_of, is_overseer_of
+from app.accounts.permissions import (can_read_township, can_view_village, has_village_role, is_member_of,
+                                      is_overseer_of, reads_as_overseer)
 from app.deliberation.features import stage_allows
 from app.deliberation.permissions import can_view_proposal
 from app.permissions import permission
@@ -34,9 +35,10 @@ def in_notice_period(proposal, now: datetime | None = None) -> bool:
 @permission
 def can_view_record(user, proposal) -> bool:
     """The whole record (JSON, PDF, forms): the township's overseer and the village's
-    committee at every stage, the village's other people once the resolution is posted."""
+    committee at every stage, the village's other people once the resolution is posted;
+    the county overseer reads it as the township does."""
     village = proposal.village
-    return (is_overseer_of(user, village) or has_village_role(user, village, "committee_member")
+    return (reads_as_overseer(user, village) or has_village_role(user, village, "committee_member")
             or (is_member_of(user, village) and proposal.stage in PUBLIC_STAGES and can_view_proposal(user, proposal)))
 
 
@@ -96,22 +98,24 @@ def can_view_photo(user, photo) -> bool:
 
 @permission
 def can_file_record(user, proposal) -> bool:
+    """Filing (备案) is the township's act: its own overseer, never the county overseer."""
     return stage_allows(proposal, "file") and is_overseer_of(user, proposal.village)
 
 
 @permission
 def can_oversee_township(user, township) -> bool:
-    return bool(getattr(user, "is_authenticated", False)) and (
-        user.is_admin or township.id in user.overseen_township_ids)
+    """Read the township's dashboard, flags and village pages (the county overseer too)."""
+    return can_read_township(user, township)
 
 
 @permission
 def can_check_chain(user) -> bool:
-    """The installation-wide chain check: any overseer or admin."""
-    return bool(getattr(user, "is_authenticated", False)) and (user.is_admin or bool(user.overseen_township_ids))
+    """The installation-wide chain check: any overseer (township or county) or admin."""
+    return bool(getattr(user, "is_authenticated", False)) and (
+        user.is_admin or bool(user.overseen_township_ids) or bool(user.overseen_county_ids))
 
 
 @permission
 def can_view_audit_trail(user, proposal) -> bool:
-    """A proposal's audit trail: its township's overseers (and admins) and the village's committee."""
-    return is_overseer_of(user, proposal.village) or has_village_role(user, proposal.village, "committee_member")
+    """A proposal's audit trail: its township's and county's overseers (and admins) and the village's committee."""
+    return reads_as_overseer(user, proposal.village) or has_village_role(user, proposal.village, "committee_member")

@@ -241,7 +241,11 @@ def _records_links(user):
     from app.records.dashboard import townships_for
 
     links = []
-    if townships_for(user):
+    from app.records.dashboard import counties_for
+
+    if counties_for(user):
+        links.append(Link(_("County overview"), url_for("records.oversight")))
+    elif townships_for(user):
         links.append(Link(_("Township dashboard"), url_for("records.oversight")))
     if getattr(user, "village", None) is not None:
         links.append(Link(_("Notice board"), url_for("records.board", village_id=user.village.id)))

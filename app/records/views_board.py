@@ -14,12 +14,18 @@ from app.records.permissions import BOARD_STAGES
 from app.records.views import bp
 
 
-def board_proposals(village) -> list:
+BOARD_PAGE = 20  # posted items a page of the notice board, newest first
+
+
+def _board_query(village):
     from app.deliberation.models import Proposal
 
-    return list(db.session.scalars(select(Proposal).where(Proposal.village_id == village.id,
-                                                          Proposal.stage.in_(BOARD_STAGES))
-                                   .order_by(Proposal.stage_entered_at.desc())))
+    return (select(Proposal).where(Proposal.village_id == village.id, Proposal.stage.in_(BOARD_STAGES))
+            .order_by(Proposal.stage_entered_at.desc(), Proposal.id.desc()))
+
+
+def board_proposals(village) -> list:
+    return list(db.session.scalars(_board_query(village)))
 
 
 def qr_svg(url: str) -> Markup:
@@ -52,8 +58,12 @@ def _board_item(village_id: int, proposal_id: int):
 
 @bp.get("/board/<int:village_id>")
 def board(village_id: int):
+    from app.paging import page_arg
+
     village = db.session.get(Village, village_id) or abort(404)
-    return render_template("records/board.html", village=village, proposals=board_proposals(village))
+    pager = db.paginate(_board_query(village), page=page_arg(), per_page=BOARD_PAGE, max_per_page=BOARD_PAGE,
+                        error_out=False)
+    return render_template("records/board.html", village=village, proposals=pager.items, pager=pager)
 
 
 @bp.get("/board/<int:village_id>/<int:proposal_id>")

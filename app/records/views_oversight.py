@@ -13,10 +13,12 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app import clock
-from app.accounts.models import Township, Village
+from app.accounts.models import County, Township, Village
+from app.accounts.permissions import can_read_county
 from app.deliberation.matters import BODY_LABELS, matter_label
 from app.deliberation.stages import STAGE_LABELS
 from app.extensions import db
+from app.paging import Page, page_arg
 from app.permissions import require
 from app.records import dashboard, services
 from app.records.forms import FilingForm
@@ -26,26 +28,59 @@ from app.records.record import build_record, record_json
 from app.records.views import _form_errors, bp, load_proposal, refusal_text
 
 
-# Township dashboard (乡镇) ----------------------------------------------------------
+# Oversight: county (县), township (乡镇) and village pages -----------------------------------
+
+def _sort_arg() -> str:
+    return request.args.get("sort") if request.args.get("sort") in dashboard.SORTS else "flags"
+
 
 @bp.get("/oversight")
 @login_required
 def oversight():
+    counties = dashboard.counties_for(current_user)
     townships = dashboard.townships_for(current_user)
-    require(bool(townships))
-    if len(townships) == 1:
+    require(bool(townships or counties))
+    if len(counties) == 1 and all(t.county_id == counties[0].id for t in townships):
+        return redirect(url_for("records.county_page", county_id=counties[0].id))
+    if len(townships) == 1 and not counties:
         return redirect(url_for("records.township_dashboard", township_id=townships[0].id))
-    return render_template("records/oversight.html", townships=townships)
+    return render_template("records/oversight.html", townships=townships, counties=counties)
+
+
+@bp.get("/oversight/counties/<int:county_id>")
+@login_required
+def county_page(county_id: int):
+    """The county overseer's table of its townships, flags first (read-only)."""
+    county = db.session.get(County, county_id) or abort(404)
+    require(can_read_county(current_user, county))
+    sort = _sort_arg()
+    rows = dashboard.sort_rows(dashboard.township_counts(county.townships), sort)
+    return render_template("records/county.html", county=county, rows=rows, sort=sort,
+                           totals=dashboard.add_up(rows))
 
 
 @bp.get("/oversight/townships/<int:township_id>")
 @login_required
 def township_dashboard(township_id: int):
+    """The township's villages as one sortable table, flags first; each village's details
+    are on its own page."""
     township = db.session.get(Township, township_id) or abort(404)
     require(can_oversee_township(current_user, township))
-    sort = request.args.get("sort") if request.args.get("sort") in dashboard.SORTS else "flags"
-    return render_template("records/dashboard.html", township=township, sort=sort,
-                           rows=dashboard.sort_rows(dashboard.township_rows(township), sort))
+    sort = _sort_arg()
+    rows = dashboard.sort_rows(dashboard.village_counts(dashboard.villages_of([township.id])), sort)
+    return render_template("records/dashboard.html", township=township, sort=sort, totals=dashboard.add_up(rows),
+                           pager=Page.of(rows, page_arg(), dashboard.PAGE_SIZE))
+
+
+@bp.get("/oversight/villages/<int:village_id>")
+@login_required
+def village_oversight(village_id: int):
+    """One village as its township (or county) sees it: proposals by stage, overdue items,
+    compliance flags and records waiting for filing."""
+    village = db.session.get(Village, village_id) or abort(404)
+    require(can_oversee_township(current_user, village.township))
+    return render_template("records/village_oversight.html", village=village, row=dashboard.village_details(village),
+                           limit=dashboard.LIST_LIMIT)
 
 
 @bp.post("/proposals/<int:proposal_id>/filing")
@@ -67,7 +102,10 @@ def file_record(proposal_id: int):
         return redirect(url_for("records.proposal_records", proposal_id=proposal.id))
     db.session.commit()
     flash(_("The record was filed and archived."), "info")
-    return redirect(url_for("records.township_dashboard", township_id=proposal.village.township_id))
+    return redirect(url_for("records.village_oversight", village_id=proposal.village_id))
+
+
+TRAIL_PAGE = 100  # events a page of a proposal's audit trail
 
 
 @bp.get("/proposals/<int:proposal_id>/audit")
@@ -81,7 +119,8 @@ def audit_trail(proposal_id: int):
     require(can_view_audit_trail(current_user, proposal))
     cp = current_checkpoint()
     items = proposal_trail(proposal, cp.seq if cp else None)
-    return render_template("records/audit_trail.html", proposal=proposal, items=items,
+    # Every event is checked against its hash for the summary; the list comes in pages.
+    return render_template("records/audit_trail.html", proposal=proposal, pager=Page.of(items, page_arg(), TRAIL_PAGE),
                            broken=sum(1 for i in items if not i.intact))
 
 
@@ -225,14 +264,10 @@ def flags_csv(township_id: int):
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([_("Village"), _("Number"), _("Title"), _("Stage"), _("Compliance flag"), _("Detail")])
-    for row in dashboard.township_rows(township):
-        for flag in row.village_flags:
-            _csv_row(writer, [row.village.name, "", "", "", str(flag.label), flag.detail_text])
-        for item in row.flagged:
-            for flag in item.flags:
-                _csv_row(writer, [row.village.name, item.proposal.id, item.proposal.title,
-                                 STAGE_LABELS.get(item.proposal.stage, item.proposal.stage), str(flag.label),
-                                 flag.detail_text])
+    for village, proposal, flag in dashboard.township_flag_rows(township):
+        _csv_row(writer, [village.name, proposal.id if proposal else "", proposal.title if proposal else "",
+                         STAGE_LABELS.get(proposal.stage, proposal.stage) if proposal else "", str(flag.label),
+                         flag.detail_text])
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="township-{township.id}-flags.csv"'})
 

@@ -236,6 +236,8 @@ def close(poll_id: int):
 
 # The clerk's hybrid meeting page
 
+ROSTER_PAGE_SIZE = 100  # people of the roster a page, in household order; the search finds anyone
+
 def meeting_rows(poll: Poll, query: str = "") -> list[dict]:
     """The roster as the clerk reads it in the hall: household, group (组) and age so
     that two people of one name can be told apart, sorted by household, filtered by a
@@ -273,8 +275,11 @@ def _meeting_context(poll: Poll, message: str | None = None, error: str | None =
     """The meeting page; a refused form (place, minutes) comes back with its typed text."""
     search = RosterSearchForm(request.args)
     query = search.q.data or "" if search.validate() else ""
+    from app.paging import Page, page_arg
+
     hall_form = HallCountForm(formdata=None, data={"issued": services.paper_ballots_issued(poll)})
-    return {"poll": poll, "proposal": poll.proposal, "meeting": poll.meeting, "rows": meeting_rows(poll, query),
+    pager = Page.of(meeting_rows(poll, query), page_arg(), ROSTER_PAGE_SIZE)
+    return {"poll": poll, "proposal": poll.proposal, "meeting": poll.meeting, "rows": pager.items, "pager": pager,
             "query": query, "search_form": search, "open_form": MeetingOpenForm(formdata=None), "sign_form": SignInForm(formdata=None),
             "ballot_form": HallBallotForm(formdata=None), "hall_form": hall_form,
             "issued": services.paper_ballots_issued(poll),
@@ -298,8 +303,12 @@ def _meeting_action(poll_id: int):
 
 
 def _meeting_url(poll: Poll) -> str:
+    """Back to the roster where the clerk was: the same search, the same page."""
+    from app.paging import page_arg
+
     q = (request.form.get("q") or "").strip()[:40]
-    return url_for("voting.meeting", poll_id=poll.id, **({"q": q} if q else {}))
+    page = page_arg()
+    return url_for("voting.meeting", poll_id=poll.id, **({"q": q} if q else {}), **({"page": page} if page > 1 else {}))
 
 
 def _after_meeting_action(poll: Poll, message: str | None = None, error: str | None = None):

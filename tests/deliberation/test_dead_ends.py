@@ -40,6 +40,22 @@ def test_after_the_announcement_the_page_names_the_day_it_was_given(db, login_as
     assert "村民会议已于 2026年12月1日 公告：最早 2026年12月12日 可以表决。" in page
 
 
+def test_before_the_committee_votes_the_page_names_the_party_plan_notice_and_after_it_the_day_it_was_sent(db, login_as):
+    from app.deliberation.engine import next_stage_needs
+
+    committee = make_user(["committee_member", "villager"])
+    p = make_proposal("committee_deliberation", committee.village, committee)
+    with travel_to(datetime(2026, 12, 1, 2, 0)):
+        page = _text(login_as(committee).get(f"/proposals/{p.id}"))
+        assert "党员须提前 3 天收到方案：今天送达，最早 2026年12月5日 可以审议。" in page
+        assert not any("村民会议" in n for n in next_stage_needs(p))  # not the assembly's notice yet
+    p.party_plan_sent_at = datetime(2026, 11, 30, 16, 30)  # 00:30 on 1 December, Beijing
+    db.session.flush()
+    with travel_to(datetime(2026, 12, 2, 2, 0)):
+        page = _text(login_as(committee).get(f"/proposals/{p.id}"))
+    assert "方案已于 2026年12月1日 送达党员：最早 2026年12月5日 可以审议。" in page
+
+
 def test_a_date_typed_for_the_announcement_is_a_beijing_day(db, login_as):
     committee = make_user(["committee_member", "villager"])
     p = make_proposal("consensus_consultation", committee.village, committee)

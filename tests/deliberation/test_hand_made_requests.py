@@ -184,7 +184,7 @@ def test_an_announcement_is_recorded_once_and_a_correction_is_a_flagged_fact(db,
     page = b.get(f"/proposals/{proposal.id}").get_data(as_text=True)
     assert "录入晚了两天" in page
     overseer = make_user(["overseer"], township=proposal.village.township)
-    dashboard = login_as(overseer).get(f"/oversight/townships/{proposal.village.township_id}")
+    dashboard = login_as(overseer).get(f"/oversight/villages/{proposal.village_id}")
     assert "公告日期在记录后被更正" in dashboard.get_data(as_text=True)
 
 

@@ -29,6 +29,8 @@ PAGE_TYPES = {
     "board": r"/board/\d+",
     "board_item": r"/board/\d+/\d+",
     "dashboard": r"/oversight(/townships/\d+)?",
+    "village_oversight": r"/oversight/villages/\d+",
+    "county": r"/oversight/counties/\d+",
     "audit": r"/oversight/audit.*",
     "audit_trail": r"/proposals/\d+/audit",
     "inbox": r"/inbox",
@@ -36,11 +38,13 @@ PAGE_TYPES = {
     "people": r"/villages/\d+/people",
 }
 
-# Who reaches which pages: a villager, the committee chair, the township overseer.
+# Who reaches which pages: a villager, the committee chair, the township overseer, the
+# county overseer.
 VILLAGER = "13900000011"
 CHAIR = "13900000001"
 OVERSEER = "13900000100"
-CRAWLERS = (VILLAGER, CHAIR, OVERSEER)
+COUNTY_OVERSEER = "13900000200"
+CRAWLERS = (VILLAGER, CHAIR, OVERSEER, COUNTY_OVERSEER)
 
 SKIP = re.compile(r"\.(json|csv|pdf|png|jpg|svg)$|/forms/|/print|/api/|/logout|/static/")
 

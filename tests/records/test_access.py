@@ -43,6 +43,7 @@ PAGES = [
     ("/villages/{village}/proposals.csv", ["villager", "overseer"], ["neighbour", "far_overseer"]),
     ("/oversight/townships/{township}", ["overseer"], ["villager", "committee", "far_overseer"]),
     ("/oversight/townships/{township}/flags.csv", ["overseer"], ["committee", "far_overseer"]),
+    ("/oversight/villages/{village}", ["overseer"], ["villager", "committee", "far_overseer"]),
     ("/oversight/audit", ["overseer", "far_overseer"], ["villager", "committee", "supervisor"]),
 ]
 

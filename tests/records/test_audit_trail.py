@@ -72,7 +72,7 @@ def test_the_dashboards_stage_counts_link_to_the_proposals_in_that_stage(moved, 
     proposal_in("publicized", title="公示中的议题")
     db.session.commit()
     b = login_as(cast.overseer)
-    page = b.get(f"/oversight/townships/{cast.village.township_id}").get_data(as_text=True)
+    page = b.get(f"/oversight/villages/{cast.village.id}").get_data(as_text=True)
     href = f"/villages/{cast.village.id}/proposals?stage=publicized"
     assert f'href="{href}"' in page
     listing = b.get(href).get_data(as_text=True)

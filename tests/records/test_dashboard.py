@@ -143,7 +143,10 @@ def test_the_dashboard_shows_every_village_of_the_township_with_its_flags(cast, 
     b = login_as(cast.overseer)
     html = b.get(f"/oversight/townships/{cast.village.township_id}").get_data(as_text=True)
     assert cast.village.name in html and second.name in html and "外乡村" not in html
-    assert "违规议题" in html and "⚑" in html
+    # The township's page is the table; the flagged proposal is one click away, on its village's page.
+    assert "⚑" in html and "违规议题" not in html and f"/oversight/villages/{cast.village.id}" in html
+    village = b.get(f"/oversight/villages/{cast.village.id}").get_data(as_text=True)
+    assert "违规议题" in village and "⚑" in village and f"/proposals/{p.id}/publication" in village
     assert b.client.get("/oversight").status_code == 302
 
 
@@ -165,5 +168,30 @@ def test_an_objection_left_unanswered_past_its_reply_time_shows_as_overdue(cast,
     o = services.file_objection(proposal_in("publicized", title="有逾期异议的议题"), cast.villager, "异议")
     o.reply_due_at = utcnow() - timedelta(hours=1)
     _db.session.flush()
-    html = login_as(cast.overseer).get(f"/oversight/townships/{cast.village.township_id}").get_data(as_text=True)
-    assert f"#objection-{o.id}" in html
+    b = login_as(cast.overseer)
+    html = b.get(f"/oversight/villages/{cast.village.id}").get_data(as_text=True)
+    assert f"#objection-{o.id}" in html and "有逾期异议的议题" in html
+    table = b.get(f"/oversight/townships/{cast.village.township_id}").get_data(as_text=True)
+    row = table[table.index(f"/oversight/villages/{cast.village.id}"):]
+    row = row[:row.index("</tr>")]
+    assert '<td class="num">1</td>' in row  # the late objection counts as overdue
+
+
+@pytest.mark.parametrize("minutes, flagged", [(59, True), (60, False)])
+def test_the_oversight_pages_read_a_moves_time_to_the_minute_as_the_record_does(cast, proposal_in, login_as,
+                                                                             minutes, flagged):
+    # Posted at 10:00 on 1 November (Beijing): the seven days end at 24:00 on 8 November;
+    # the pages load the history as plain rows, and must judge it as the record does.
+    p = proposal_in("draft", title="公示期议题")
+    _history(p, "draft", "topic_consultation", "committee_deliberation", "member_review", "consensus_consultation",
+             "villager_resolution", start=datetime(2026, 10, 20, 2))
+    _history_more = [("villager_resolution", "publicized", datetime(2026, 11, 1, 2)),
+                     ("publicized", "implementing", datetime(2026, 11, 1, 2) + timedelta(days=7, hours=13,
+                                                                                         minutes=minutes))]
+    for frm, to, at in _history_more:
+        _db.session.add(StageChange(proposal=p, from_stage=frm, to_stage=to, at=at))
+    p.stage = "implementing"
+    _db.session.flush()
+    assert ("notice_short" in _codes(p)) is flagged
+    html = login_as(cast.overseer).get(f"/oversight/villages/{cast.village.id}").get_data(as_text=True)
+    assert ("公示期议题" in html and "公示或通知期短于规则要求" in html) is flagged, html[html.find("合规提示"):][:600]
