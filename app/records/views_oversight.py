@@ -75,12 +75,9 @@ def file_record(proposal_id: int):
 def audit_trail(proposal_id: int):
     """The proposal's audit trail in words, for its overseer and its committee."""
     from app.records.audit_trail import proposal_trail
-    from app.records.checkpoints import current_checkpoint
-
     proposal = load_proposal(proposal_id)
     require(can_view_audit_trail(current_user, proposal))
-    cp = current_checkpoint()
-    items = proposal_trail(proposal, cp.seq if cp else None)
+    items = proposal_trail(proposal)
     return render_template("records/audit_trail.html", proposal=proposal, items=items,
                            broken=sum(1 for i in items if not i.intact))
 
