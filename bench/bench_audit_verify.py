@@ -6,8 +6,9 @@ many statements it sends (the count must not grow with the rows).
 
 The synthetic events are what a busy installation writes: half of them record a new
 consultation post and carry its digest (a bound row), half are record exports (no row).
-They are written in bulk with a correctly linked hash chain, bypassing the services, so
-that the set-up takes seconds rather than the hours 100,000 requests would.
+They are written in bulk with a correctly linked hash chain (in the first proposal's
+village chain), bypassing the services, so that the set-up takes seconds rather than the
+hours 100,000 requests would.
 """
 from __future__ import annotations
 
@@ -98,7 +99,11 @@ def _add_synthetic(db, n: int) -> None:
         cols = bound_columns(BOUND["consultation_post"])
         digests = {r["id"]: digest(dict(r)) for r in conn.execute(
             select(*cols).where(post_t.c.id >= first_post)).mappings()}
-        head = conn.execute(select(head_t.c.seq, head_t.c.hash).where(head_t.c.id == 1)).first()
+        chain = f"v{proposal.village_id}"  # the village's own chain (app.records.audit.chain_key)
+        head = conn.execute(select(head_t.c.seq, head_t.c.hash).where(head_t.c.chain == chain)).first()
+        if head is None:
+            conn.execute(head_t.insert().values(chain=chain, seq=0, hash="0" * 64))
+            head = conn.execute(select(head_t.c.seq, head_t.c.hash).where(head_t.c.chain == chain)).first()
         seq, prev = head.seq, head.hash
         batch = []
         for i in range(n):
@@ -112,8 +117,8 @@ def _add_synthetic(db, n: int) -> None:
             else:
                 kind, otype, oid = "record.exported", "proposal", proposal.id
                 payload = canonical_json({"proposal_id": proposal.id, "format": "json"})
-            h = event_hash(prev, seq, at, kind, proposal.village_id, None, author, otype, oid, payload)
-            batch.append({"seq": seq, "at": at, "kind": kind, "village_id": proposal.village_id,
+            h = event_hash(prev, seq, at, kind, proposal.village_id, None, author, otype, oid, payload, chain)
+            batch.append({"chain": chain, "seq": seq, "at": at, "kind": kind, "village_id": proposal.village_id,
                           "township_id": None, "actor_id": author, "object_type": otype, "object_id": oid,
                           "payload": payload, "prev_hash": prev, "hash": h})
             prev = h
@@ -122,7 +127,7 @@ def _add_synthetic(db, n: int) -> None:
                 batch = []
         if batch:
             conn.execute(ev_t.insert(), batch)
-        conn.execute(head_t.update().where(head_t.c.id == 1).values(seq=seq, hash=prev))
+        # The insert trigger has moved the head with every row (app.schema_extras).
     print(f"{n} synthetic events ({n // 2} bound posts) written in {time.perf_counter() - t0:.1f} s")
 
 
