@@ -13,10 +13,8 @@ hours 100,000 requests would.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -30,26 +28,13 @@ def main() -> None:
     ap.add_argument("--database-url")
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="gongyi-bench-"))
-    os.environ.setdefault("GONGYI_INSTANCE", str(tmp))
+    from sqlalchemy import event, func, insert, select
 
-    from sqlalchemy import event, func, insert, select, text
-
-    from app import create_app
-    from app.config import TestConfig, _normalise_db_url
     from app.extensions import db
+    from bench._fresh_database import fresh_app
 
-    class Cfg(TestConfig):
-        SQLALCHEMY_DATABASE_URI = _normalise_db_url(args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}")
-        UPLOAD_DIR = str(tmp / "uploads")
-
-    app = create_app(Cfg)
+    app, _tmp = fresh_app(args.database_url)
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-        db.create_all()
         from app.demo import seed_demo
 
         t0 = time.perf_counter()

@@ -13,10 +13,8 @@ transaction and how long the lock waits were, then verifies every chain.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -31,26 +29,13 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=100)
     ap.add_argument("--hold-ms", type=float, default=2.0)
     args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="gongyi-bench-"))
-    os.environ.setdefault("GONGYI_INSTANCE", str(tmp))
 
-    from sqlalchemy import text
-
-    from app import create_app
-    from app.config import TestConfig, _normalise_db_url
     from app.extensions import db
+    from bench._fresh_database import fresh_app
 
-    class Cfg(TestConfig):
-        SQLALCHEMY_DATABASE_URI = _normalise_db_url(args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}")
-        SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": args.villages + 2, "max_overflow": 0}
-
-    app = create_app(Cfg)
+    app, _tmp = fresh_app(args.database_url,
+                          SQLALCHEMY_ENGINE_OPTIONS={"pool_size": args.villages + 2, "max_overflow": 0})
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-        db.create_all()
         from app.accounts import services
         from app.accounts.models import Township
 
