@@ -183,9 +183,10 @@ def current_checkpoint(chain: str = INSTALLATION) -> AuditCheckpoint | None:
 def village_checkpoint(village) -> AuditCheckpoint | None:
     """What the village's notice board, notices, exports and filings show: the latest
     checkpoint of its chain; before the first one, the installation chain's, which
-    holds the village's events from before there were chains."""
+    holds the village's events from before there were chains. With no village (the
+    overseer's chain check), the latest checkpoint signed of any chain."""
     if village is None:
-        return current_checkpoint()
+        return db.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)).first()
     return current_checkpoint(chain_key(village.id, None)) or current_checkpoint()
 
 

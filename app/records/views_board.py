@@ -30,7 +30,7 @@ def qr_svg(url: str) -> Markup:
 
 def checkpoint_for_display(village=None) -> dict | None:
     """The village's checkpoint (app.records.checkpoints.village_checkpoint; with no
-    village, the installation chain's) as the partial records/_checkpoint.html shows
+    village, the latest of any chain) as the partial records/_checkpoint.html shows
     it: text, QR code, time and public key."""
     from app.records.checkpoints import checkpoint_line, village_checkpoint
 
