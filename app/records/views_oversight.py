@@ -135,6 +135,17 @@ def _readable_proposal(proposal_id: int):
     return proposal, 200
 
 
+def _note_export(proposal_id: int, fmt: str) -> None:
+    """The export's audit event, written after the document was read: a GET reads in a
+    plain transaction, which on SQLite cannot take the write lock once another writer
+    committed after its first read, so the event gets a write transaction of its own."""
+    from app.database import write_transaction
+    from app.deliberation.models import Proposal
+
+    with write_transaction(db.session):
+        services.note_export(db.session.get(Proposal, proposal_id), current_user, fmt)
+
+
 @bp.get("/api/v1/proposals/<int:proposal_id>/record")
 def api_record(proposal_id: int):
     _api_user_or_401()
@@ -142,8 +153,7 @@ def api_record(proposal_id: int):
     if proposal is None:
         return _api_json(status, "not allowed" if status == 403 else "not found")
     body = record_json(proposal)
-    services.note_export(proposal, current_user, "json")
-    db.session.commit()
+    _note_export(proposal.id, "json")
     return Response(body, mimetype="application/json")
 
 
@@ -190,10 +200,9 @@ def record_pdf(proposal_id: int):
 
     proposal = _record_or_abort(proposal_id)
     data = make_pdf(build_record(proposal), proposal)
-    services.note_export(proposal, current_user, "pdf")
-    db.session.commit()
+    _note_export(proposal.id, "pdf")
     return Response(data, mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="record-{proposal.id}.pdf"', "Cache-Control": "no-store"})
+        "Content-Disposition": f'inline; filename="record-{proposal_id}.pdf"', "Cache-Control": "no-store"})
 
 
 @bp.get("/villages/<int:village_id>/proposals.csv")
