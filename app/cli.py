@@ -49,13 +49,15 @@ bp.cli.add_command(audit)
 
 
 @audit.command("verify")
-@click.option("--checkpoint", "checkpoints", multiple=True, metavar="SEQ:HASH",
-              help="A checkpoint kept outside the database (SEQ:HASH, or the whole printed line); repeatable.")
+@click.option("--checkpoint", "checkpoints", multiple=True, metavar="[CHAIN:]SEQ:HASH",
+              help="A checkpoint kept outside the database (CHAIN:SEQ:HASH such as v12:40:…, SEQ:HASH for the "
+                   "installation chain, or the whole printed line); repeatable.")
 @click.option("--checkpoint-file", type=click.File("r", encoding="utf-8"),
               help="A file of checkpoints, one a line (blank lines and # comments are skipped).")
 def audit_verify(checkpoints, checkpoint_file):
-    """Check every event's hash and link, every bound row and derived state against the
-    events, and each checkpoint; exit 1 naming the first broken event or row."""
+    """Check every chain's hashes and links, every bound row and derived state against
+    the events, and each checkpoint; exit 1 naming each chain's first broken event, and
+    every row that does not match."""
     from app.records.checkpoints import CheckpointError, Claim
     from app.records.integrity import verify_everything
 
@@ -68,20 +70,24 @@ def audit_verify(checkpoints, checkpoint_file):
         raise click.BadParameter(str(exc), param_hint="--checkpoint")
     result = verify_everything(claims)
     report = result.chain
+    for broken in report.breaks:
+        click.echo(f"Audit chain {broken.chain} BROKEN at event chain={broken.chain} seq={broken.seq}"
+                   + (f" (id={broken.event_id})" if broken.event_id is not None else "")
+                   + f": {broken.problem}.", err=True)
     if not report.ok:
-        click.echo(f"Audit chain BROKEN at event seq={report.broken_seq} (id={report.broken_id}): "
-                   f"{report.problem}. {report.checked} events before it are intact.", err=True)
+        click.echo(f"{report.checked} events of the intact chains and before each break are intact.", err=True)
     for problem in result.checkpoints:
         click.echo(f"Checkpoint FAILED: {problem}", err=True)
     for row in result.rows:
         click.echo(f"Record row {row.table} id={row.row_id} does not match the audit chain: {row.problem}"
-                   + (f" (event seq={row.seq})" if row.seq else ""), err=True)
+                   + (f" (event chain={row.chain} seq={row.seq})" if row.seq else ""), err=True)
     if not result.ok:
         if report.ok and result.rows:
             click.echo(f"Audit chain intact ({report.checked} events), but {len(result.rows)} record row(s) "
                        "were changed, added or removed after the fact.", err=True)
         sys.exit(1)
-    click.echo(f"Audit chain intact: {report.checked} events checked; every bound row matches its latest "
+    click.echo(f"Audit chain intact: {report.checked} events checked in {report.chains} chain(s); "
+               "every bound row matches its latest "
                f"event; {result.checkpoints_checked} checkpoint(s) verified.")
 
 
@@ -101,22 +107,39 @@ def audit_bind_existing():
 
 
 @audit.command("checkpoint")
-@click.option("--sign", is_flag=True, help="Sign a new checkpoint of the chain's head first (daily, from cron).")
-def audit_checkpoint(sign: bool):
-    """Print the current signed checkpoint (and the public key that verifies it)."""
-    from app.records.checkpoints import checkpoint_line, current_checkpoint, sign_checkpoint
+@click.option("--sign", is_flag=True, help="First sign a checkpoint of every chain whose head moved since its "
+                                            "last one (daily, from cron).")
+@click.option("--chain", "chain", metavar="CHAIN", help="Only this chain (v12, t3, i).")
+def audit_checkpoint(sign: bool, chain: str | None):
+    """Print the latest signed checkpoint of every chain (or one), and the public key
+    that verifies them."""
+    from app.records.audit import CHAIN_RE
+    from app.records.checkpoints import (checkpoint_line, current_checkpoint, latest_checkpoints, public_key_hex,
+                                         sign_checkpoints)
+    from app.records.models import AuditHead
+    from sqlalchemy import select
 
+    if chain is not None and not CHAIN_RE.match(chain):
+        raise click.BadParameter("a chain is v<village id>, t<township id> or i", param_hint="--chain")
     if sign:
-        if sign_checkpoint() is None:
+        signed = sign_checkpoints([chain] if chain else None)
+        if not signed and db.session.scalar(select(AuditHead.chain).where(AuditHead.seq > 0).limit(1)) is None:
             click.echo("The audit chain is empty: nothing to sign.", err=True)
             sys.exit(1)
         db.session.commit()
-    cp = current_checkpoint()
-    if cp is None:
+    if chain is not None:
+        found = [cp for cp in [current_checkpoint(chain)] if cp is not None]
+    else:
+        found = latest_checkpoints()
+    if not found:
         click.echo("No checkpoint has been signed yet (run: flask --app wsgi audit checkpoint --sign).", err=True)
         sys.exit(1)
-    click.echo(checkpoint_line(cp))
-    click.echo(f"seq={cp.seq} head={cp.head_hash} signed_at={clock.isoformat(cp.signed_at)} public_key={cp.public_key}")
+    for cp in found:
+        click.echo(checkpoint_line(cp))
+    for cp in found:
+        click.echo(f"chain={cp.chain} seq={cp.seq} head={cp.head_hash} signed_at={clock.isoformat(cp.signed_at)}",
+                   err=True)
+    click.echo(f"public_key={public_key_hex()}")
 
 
 @bp.cli.command("worker")

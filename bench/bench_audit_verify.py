@@ -6,16 +6,15 @@ many statements it sends (the count must not grow with the rows).
 
 The synthetic events are what a busy installation writes: half of them record a new
 consultation post and carry its digest (a bound row), half are record exports (no row).
-They are written in bulk with a correctly linked hash chain, bypassing the services, so
-that the set-up takes seconds rather than the hours 100,000 requests would.
+They are written in bulk with a correctly linked hash chain (in the first proposal's
+village chain), bypassing the services, so that the set-up takes seconds rather than the
+hours 100,000 requests would.
 """
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -29,26 +28,13 @@ def main() -> None:
     ap.add_argument("--database-url")
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="gongyi-bench-"))
-    os.environ.setdefault("GONGYI_INSTANCE", str(tmp))
+    from sqlalchemy import event, func, insert, select
 
-    from sqlalchemy import event, func, insert, select, text
-
-    from app import create_app
-    from app.config import TestConfig, _normalise_db_url
     from app.extensions import db
+    from bench._fresh_database import fresh_app
 
-    class Cfg(TestConfig):
-        SQLALCHEMY_DATABASE_URI = _normalise_db_url(args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}")
-        UPLOAD_DIR = str(tmp / "uploads")
-
-    app = create_app(Cfg)
+    app, _tmp = fresh_app(args.database_url)
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-        db.create_all()
         from app.demo import seed_demo
 
         t0 = time.perf_counter()
@@ -98,7 +84,11 @@ def _add_synthetic(db, n: int) -> None:
         cols = bound_columns(BOUND["consultation_post"])
         digests = {r["id"]: digest(dict(r)) for r in conn.execute(
             select(*cols).where(post_t.c.id >= first_post)).mappings()}
-        head = conn.execute(select(head_t.c.seq, head_t.c.hash).where(head_t.c.id == 1)).first()
+        chain = f"v{proposal.village_id}"  # the village's own chain (app.records.audit.chain_key)
+        head = conn.execute(select(head_t.c.seq, head_t.c.hash).where(head_t.c.chain == chain)).first()
+        if head is None:
+            conn.execute(head_t.insert().values(chain=chain, seq=0, hash="0" * 64))
+            head = conn.execute(select(head_t.c.seq, head_t.c.hash).where(head_t.c.chain == chain)).first()
         seq, prev = head.seq, head.hash
         batch = []
         for i in range(n):
@@ -112,8 +102,8 @@ def _add_synthetic(db, n: int) -> None:
             else:
                 kind, otype, oid = "record.exported", "proposal", proposal.id
                 payload = canonical_json({"proposal_id": proposal.id, "format": "json"})
-            h = event_hash(prev, seq, at, kind, proposal.village_id, None, author, otype, oid, payload)
-            batch.append({"seq": seq, "at": at, "kind": kind, "village_id": proposal.village_id,
+            h = event_hash(prev, seq, at, kind, proposal.village_id, None, author, otype, oid, payload, chain)
+            batch.append({"chain": chain, "seq": seq, "at": at, "kind": kind, "village_id": proposal.village_id,
                           "township_id": None, "actor_id": author, "object_type": otype, "object_id": oid,
                           "payload": payload, "prev_hash": prev, "hash": h})
             prev = h
@@ -122,7 +112,7 @@ def _add_synthetic(db, n: int) -> None:
                 batch = []
         if batch:
             conn.execute(ev_t.insert(), batch)
-        conn.execute(head_t.update().where(head_t.c.id == 1).values(seq=seq, hash=prev))
+        # The insert trigger has moved the head with every row (app.schema_extras).
     print(f"{n} synthetic events ({n // 2} bound posts) written in {time.perf_counter() - t0:.1f} s")
 
 

@@ -4,7 +4,9 @@ Usage:
     python verify_checkpoint.py PUBLIC_KEY CHECKPOINT_LINE
 
 PUBLIC_KEY is the 64 hex digits printed beside the checkpoint; CHECKPOINT_LINE is the
-line under the QR code: gongyi-checkpoint:SEQ:HASH:UNIX_TIME:SIGNATURE.
+line under the QR code: gongyi-checkpoint:CHAIN:SEQ:HASH:UNIX_TIME:SIGNATURE, where CHAIN
+is the village's chain (v12) or the township's (t3); a line without CHAIN is the
+installation chain's.
 Exit 0 when the installation's key signed exactly this head at this time, 1 otherwise.
 """
 import sys
@@ -15,14 +17,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 
 def check(public_key_hex, line):
-    """(seq, head hash, signing time); raises ValueError or InvalidSignature."""
-    prefix, seq, head, unix_time, signature = line.strip().split(":")
+    """(chain, seq, head hash, signing time); raises ValueError or InvalidSignature."""
+    parts = line.strip().split(":")
+    if len(parts) == 5:
+        parts.insert(1, "")  # the installation chain
+    prefix, chain, seq, head, unix_time, signature = parts
     if prefix != "gongyi-checkpoint":
         raise ValueError("not a checkpoint line")
-    message = f"{prefix}:{seq}:{head}:{unix_time}".encode("utf-8")
+    signed = ":".join(p for p in (prefix, chain, seq, head, unix_time) if p)
     key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key_hex))
-    key.verify(bytes.fromhex(signature), message)
-    return int(seq), head, datetime.fromtimestamp(int(unix_time), timezone.utc)
+    key.verify(bytes.fromhex(signature), signed.encode("utf-8"))
+    return chain or "i", int(seq), head, datetime.fromtimestamp(int(unix_time), timezone.utc)
 
 
 def main(argv):
@@ -30,12 +35,13 @@ def main(argv):
         print(__doc__)
         return 2
     try:
-        seq, head, signed_at = check(argv[1], argv[2])
+        chain, seq, head, signed_at = check(argv[1], argv[2])
     except (ValueError, InvalidSignature):
         print("FAILED: the signature does not verify with this public key")
         return 1
-    print(f"Signature good: {seq} events, the last with hash {head}, signed {signed_at:%Y-%m-%d %H:%M} UTC.")
-    print(f"Ask the installation to run: flask --app wsgi audit verify --checkpoint {seq}:{head}")
+    print(f"Signature good: chain {chain} held {seq} events, the last with hash {head}, "
+          f"signed {signed_at:%Y-%m-%d %H:%M} UTC.")
+    print(f"Ask the installation to run: flask --app wsgi audit verify --checkpoint {chain}:{seq}:{head}")
     return 0
 
 

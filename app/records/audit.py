@@ -1,28 +1,38 @@
-"""Writing and verifying the audit chain (审计链).
+"""Writing the audit chains (审计链): one per village, one per township, one for the
+installation.
 
-One chain for the whole installation rather than one per village: a township filing,
-a role change by an admin and a village's ballots all sit in one order, verification
-is one pass, and removing any row breaks every later link, whichever village it
-belongs to. Events still carry village_id/township_id, so each village's slice can be
-read (and each link checked) on its own.
+An event belongs to its village's chain when it carries a village_id, else to its
+township's, else to the installation chain (`chain_key`). Appending locks only that
+chain's head row, so votes in two villages never wait for each other, and each
+village's record stands alone for its township: it verifies, and is checkpointed,
+without anyone else's events. Events written before the chains were split stay in the
+installation chain, where they were hashed (docs/record-format.md, "Upgrading").
+The autoincrement id orders all events installation-wide; it is an order, not a
+proof: only the links within a chain are hashed.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.accounts.models import utcnow
 from app.extensions import db
-from app.records.binding import CHECKPOINT_DUE_KEY, take_pending_bindings
+from app.records.binding import CHECKPOINT_DUE_KEY, LAST_PLACE_KEY, take_pending_bindings
 from app.records.models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
-# Events after which the transaction signs a checkpoint as it commits (app.records.checkpoints).
+INSTALLATION = "i"  # the installation chain's key; "v12" is village 12's, "t3" township 3's
+CHAIN_RE = re.compile(r"^(i|v[1-9][0-9]*|t[1-9][0-9]*)$")
+# Events after which the transaction signs a checkpoint of their chain as it commits
+# (app.records.checkpoints).
 CHECKPOINT_KINDS = frozenset({"poll_closed", "record.filed"})
 
 
@@ -30,94 +40,136 @@ def canonical_json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
 
+def chain_key(village_id: int | None, township_id: int | None) -> str:
+    """The chain an event of this village or township belongs to."""
+    if village_id is not None:
+        return f"v{village_id}"
+    if township_id is not None:
+        return f"t{township_id}"
+    return INSTALLATION
+
+
 def event_hash(prev_hash: str, seq: int, at: datetime, kind: str, village_id, township_id,
-               actor_id, object_type, object_id, payload: str) -> str:
-    body = canonical_json({
+               actor_id, object_type, object_id, payload: str, chain: str = INSTALLATION) -> str:
+    """SHA-256 of the event's canonical JSON. The body names its chain, except in the
+    installation chain, whose body keeps the form of events written before there were
+    chains; either way an event moved to another chain no longer matches its hash."""
+    fields = {
         "prev": prev_hash, "seq": seq, "at": at.isoformat(timespec="microseconds"), "kind": kind,
         "village_id": village_id, "township_id": township_id, "actor_id": actor_id,
         "object_type": object_type, "object_id": object_id, "payload": payload,
-    })
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+    }
+    if chain != INSTALLATION:
+        fields["chain"] = chain
+    return hashlib.sha256(canonical_json(fields).encode("utf-8")).hexdigest()
 
 
-def _locked_head() -> AuditHead:
-    head = db.session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
-    if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        db.session.add(head)
-        db.session.flush()
-    return head
+def hash_of(ev) -> str:
+    """The hash an event (an AuditEvent or a row with the same fields) should have."""
+    return event_hash(ev.prev_hash, ev.seq, ev.at, ev.kind, ev.village_id, ev.township_id, ev.actor_id,
+                      ev.object_type, ev.object_id, ev.payload, ev.chain)
+
+
+def _locked_head(chain: str):
+    """(seq, hash) of the chain's head, its row locked until the transaction ends: one
+    statement; a chain's first event also creates its head (one more)."""
+    t = AuditHead.__table__
+    row = db.session.execute(select(t.c.seq, t.c.hash).where(t.c.chain == chain).with_for_update()).first()
+    if row is None:
+        # Two first events of one chain at once: the second waits for the first's row.
+        insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        stmt = insert(t).values(chain=chain, seq=0, hash=GENESIS)
+        stmt = stmt.on_conflict_do_update(index_elements=[t.c.chain], set_={"chain": stmt.excluded.chain})
+        row = db.session.execute(stmt.returning(t.c.seq, t.c.hash)).first()
+    return row
 
 
 def record_event(kind: str, *, actor=None, village_id: int | None = None, township_id: int | None = None,
                  obj=None, object_type: str | None = None, object_id: int | None = None,
                  payload: dict | None = None) -> AuditEvent:
-    """Append one event to the chain in the caller's transaction (flushes, never commits).
+    """Append one event to its chain in the caller's transaction (flushes, never commits).
 
-    The event also carries, under "rows", the digests of the bound rows this
-    transaction changed since its last event (app.records.binding).
+    Two statements on a chain whose head exists (the head's SELECT … FOR UPDATE and the
+    event's INSERT, whose trigger moves the head), besides reading back the bound rows
+    this transaction changed since its last event, which the event carries under
+    "rows" (app.records.binding).
 
     The payload must never hold a secret ballot's choice; callers pass only what may be
     read by an overseer years later.
     """
     db.session.flush()
+    session = db.session()
     if obj is not None:
         object_type = object_type or obj.__tablename__
         if object_id is None:
             object_id = obj.id
     payload = dict(payload or {})
+    chain = chain_key(village_id, township_id)
     if kind in CHECKPOINT_KINDS:
-        db.session().info[CHECKPOINT_DUE_KEY] = True
-    rows = take_pending_bindings(db.session())
+        session.info.setdefault(CHECKPOINT_DUE_KEY, set()).add(chain)
+    rows = take_pending_bindings(session)
     if rows:
         payload["rows"] = rows
-    head = _locked_head()
-    seq = head.seq + 1
+    head_seq, head_hash = _locked_head(chain)
+    seq = head_seq + 1
     at = utcnow()
     body = canonical_json(payload)
     actor_id = actor.id if actor is not None and hasattr(actor, "id") else None
-    digest = event_hash(head.hash, seq, at, kind, village_id, township_id, actor_id, object_type,
-                        object_id, body)
-    event = AuditEvent(seq=seq, at=at, kind=kind, village_id=village_id, township_id=township_id,
+    digest = event_hash(head_hash, seq, at, kind, village_id, township_id, actor_id, object_type,
+                        object_id, body, chain)
+    event = AuditEvent(chain=chain, seq=seq, at=at, kind=kind, village_id=village_id, township_id=township_id,
                        actor_id=actor_id, object_type=object_type, object_id=object_id,
-                       payload=body, prev_hash=head.hash, hash=digest)
+                       payload=body, prev_hash=head_hash, hash=digest)
     db.session.add(event)
-    head.seq, head.hash = seq, digest
     db.session.flush()
+    session.info[LAST_PLACE_KEY] = (village_id, township_id)
     return event
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """The first broken link of one chain."""
+
+    chain: str
+    seq: int
+    event_id: int | None
+    problem: str
+
+    def __str__(self) -> str:
+        at = f" (id={self.event_id})" if self.event_id is not None else ""
+        return f"chain {self.chain} event seq={self.seq}{at}: {self.problem}"
 
 
 @dataclass
 class ChainReport:
     ok: bool
     checked: int
-    broken_seq: int | None = None
-    broken_id: int | None = None
-    problem: str | None = None
+    breaks: list[ChainBreak] = field(default_factory=list)  # one per broken chain, in chain order
+    chains: int = 0
+
+    @property
+    def first(self) -> ChainBreak | None:
+        return self.breaks[0] if self.breaks else None
+
+    @property
+    def broken_chain(self) -> str | None:
+        return self.first.chain if self.first else None
+
+    @property
+    def broken_seq(self) -> int | None:
+        return self.first.seq if self.first else None
+
+    @property
+    def broken_id(self) -> int | None:
+        return self.first.event_id if self.first else None
+
+    @property
+    def problem(self) -> str | None:
+        return self.first.problem if self.first else None
 
 
 def verify_chain() -> ChainReport:
-    """Walk the whole chain in order; name the first event that does not link or hash."""
-    prev = GENESIS
-    expected_seq = 1
-    checked = 0
-    rows = db.session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars()
-    for ev in rows:
-        if ev.seq != expected_seq:
-            return ChainReport(False, checked, expected_seq, ev.id,
-                               f"event {expected_seq} is missing (next present is {ev.seq})")
-        if ev.prev_hash != prev:
-            return ChainReport(False, checked, ev.seq, ev.id, "does not link to the event before it")
-        digest = event_hash(ev.prev_hash, ev.seq, ev.at, ev.kind, ev.village_id, ev.township_id,
-                            ev.actor_id, ev.object_type, ev.object_id, ev.payload)
-        if digest != ev.hash:
-            return ChainReport(False, checked, ev.seq, ev.id, "its contents do not match its hash")
-        prev = ev.hash
-        expected_seq += 1
-        checked += 1
-    head = db.session.get(AuditHead, 1)
-    if head is not None and (head.seq != checked or head.hash != prev):
-        return ChainReport(False, checked, checked + 1, None,
-                           f"the chain ends at event {checked} but its head says {head.seq}: "
-                           "events were removed from the end")
-    return ChainReport(True, checked)
+    """Walk every chain; name the first event of each that does not link or hash."""
+    from app.records.integrity import walk_chains
+
+    return walk_chains(set())[0]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
-from app.records.audit import event_hash
+from app.records.audit import hash_of
 from app.records.record import audit_events_of
 
 KIND_LABELS = {
@@ -58,30 +58,51 @@ TABLE_LABELS = {
 }
 
 
+def chain_label(chain: str) -> str:
+    """A chain's key in words: the village's or township's name, or the installation."""
+    from app.accounts.models import Township, Village
+    from app.extensions import db
+
+    if chain[:1] in ("v", "t") and chain[1:].isdigit():
+        place = db.session.get(Village if chain[0] == "v" else Township, int(chain[1:]))
+        if place is not None:
+            return place.name
+        return str(_l("village no. %(id)s", id=chain[1:]) if chain[0] == "v" else
+                   _l("township no. %(id)s", id=chain[1:]))
+    return str(_l("the whole installation"))
+
+
 @dataclass
 class TrailItem:
+    chain: str
     seq: int
     at: object
     label: str
     actor: object
     intact: bool
     bound: list[str]
-    covered: bool  # a signed checkpoint at or after this event exists
+    covered: bool  # a signed checkpoint of its chain at or after this event exists
 
 
-def proposal_trail(proposal, checkpoint_seq: int | None) -> list[TrailItem]:
+def proposal_trail(proposal) -> list[TrailItem]:
+    from sqlalchemy import func, select
+
     from app.accounts.models import Person
     from app.extensions import db
+    from app.records.models import AuditCheckpoint
 
     events = audit_events_of(proposal)
     actors = {p.id: p for p in db.session.query(Person).filter(
         Person.id.in_({e.actor_id for e in events if e.actor_id}))} if events else {}
+    chains = {e.chain for e in events}
+    signed = dict(db.session.execute(select(AuditCheckpoint.chain, func.max(AuditCheckpoint.seq))
+                                     .where(AuditCheckpoint.chain.in_(chains))
+                                     .group_by(AuditCheckpoint.chain)).all()) if events else {}
     items = []
     for e in events:
-        intact = event_hash(e.prev_hash, e.seq, e.at, e.kind, e.village_id, e.township_id, e.actor_id,
-                            e.object_type, e.object_id, e.payload) == e.hash
+        intact = hash_of(e) == e.hash
         rows = json.loads(e.payload).get("rows", {}) if intact else {}
         bound = [f"{TABLE_LABELS.get(name, name)} {key}" for name, keys in sorted(rows.items()) for key in keys]
-        items.append(TrailItem(e.seq, e.at, str(KIND_LABELS.get(e.kind, OTHER_KIND)), actors.get(e.actor_id), intact,
-                               bound, checkpoint_seq is not None and e.seq <= checkpoint_seq))
+        items.append(TrailItem(e.chain, e.seq, e.at, str(KIND_LABELS.get(e.kind, OTHER_KIND)), actors.get(e.actor_id),
+                               intact, bound, e.seq <= signed.get(e.chain, 0)))
     return items

@@ -32,7 +32,8 @@ from sqlalchemy.orm import Session
 from app.extensions import db
 
 PENDING_KEY = "gongyi_audit_pending"
-CHECKPOINT_DUE_KEY = "gongyi_checkpoint_due"
+CHECKPOINT_DUE_KEY = "gongyi_checkpoint_due"  # the chains whose new head this transaction signs
+LAST_PLACE_KEY = "gongyi_audit_last_place"  # (village_id, township_id) of the transaction's last event
 
 
 @dataclass(frozen=True)
@@ -210,20 +211,22 @@ def insert_from_select(session: Session, name: str, written):
 @event.listens_for(Session, "after_soft_rollback")
 def _forget(session: Session, previous_transaction) -> None:
     if previous_transaction.parent is None:
-        session.info.pop(PENDING_KEY, None)
-        session.info.pop(CHECKPOINT_DUE_KEY, None)
+        for key in (PENDING_KEY, CHECKPOINT_DUE_KEY, LAST_PLACE_KEY):
+            session.info.pop(key, None)
 
 
 @event.listens_for(Session, "after_commit")
 def _done(session: Session) -> None:
-    session.info.pop(PENDING_KEY, None)
-    session.info.pop(CHECKPOINT_DUE_KEY, None)
+    for key in (PENDING_KEY, CHECKPOINT_DUE_KEY, LAST_PLACE_KEY):
+        session.info.pop(key, None)
 
 
 @event.listens_for(Session, "before_commit")
 def _bind_the_rest(session: Session) -> None:
-    """Rows changed after the transaction's last event get one event of their own; then,
-    if the transaction closed a poll or filed a record, its new head is signed."""
+    """Rows changed after the transaction's last event get one event of their own, in
+    the chain of that last event (so a village's transaction never touches another
+    chain's head); then, if the transaction closed a poll or filed a record, the new
+    head of that event's chain is signed."""
     try:
         ours = db.session.registry.has() and db.session() is session
     except RuntimeError:  # outside an application context
@@ -234,11 +237,13 @@ def _bind_the_rest(session: Session) -> None:
     if session.info.get(PENDING_KEY):
         from app.records.audit import record_event
 
-        record_event("records.bound")
-    if session.info.pop(CHECKPOINT_DUE_KEY, None):
-        from app.records.checkpoints import sign_checkpoint
+        village_id, township_id = session.info.get(LAST_PLACE_KEY) or (None, None)
+        record_event("records.bound", village_id=village_id, township_id=township_id)
+    due = session.info.pop(CHECKPOINT_DUE_KEY, None)
+    if due:
+        from app.records.checkpoints import sign_checkpoints
 
-        sign_checkpoint()
+        sign_checkpoints(sorted(due))
 
 
 def take_pending_bindings(session: Session) -> dict:

@@ -1,7 +1,7 @@
 """Do the rows a decision rests on still say what the audit chain says they said?
 
-One pass: the chain is read once in order (checking every hash and link, and keeping
-for each bound row the digest its latest event gave it), then every bound table is
+One pass: every chain is read once in order (checking every hash and link, and keeping
+for each bound row the digest its latest event, installation-wide, gave it), then every bound table is
 read once in id order and each row compared with that digest. Derived state is checked
 against the events and rows already read: a proposal's stage is its last stage move,
 the current roles are the grants minus the revocations, and a closed poll's ballots
@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
-from app.records.audit import GENESIS, ChainReport, event_hash
+from app.records.audit import GENESIS, INSTALLATION, ChainBreak, ChainReport, chain_key, hash_of
 from app.records.binding import BALLOTS, BOUND, ballots_at_close, bound_columns, digest, group_digest, table
 from app.records.models import AuditEvent, AuditHead
 
@@ -29,10 +29,15 @@ class RowProblem:
     table: str
     row_id: int | str
     problem: str
-    seq: int | None = None  # the audit event the row should match
+    seq: int | None = None  # the audit event the row should match: its seq in its chain…
+    chain: str | None = None  # …and its chain
+
+    @property
+    def event(self) -> str:
+        return f"{self.chain}:{self.seq}" if self.seq else ""
 
     def __str__(self) -> str:
-        at = f" (audit event seq={self.seq})" if self.seq else ""
+        at = f" (audit event {self.event})" if self.seq else ""
         return f"{self.table} {self.row_id}: {self.problem}{at}"
 
 
@@ -50,52 +55,93 @@ class Verification:
 
 @dataclass
 class _Walk:
-    latest: dict = field(default_factory=dict)  # (table, key) → (digest or None, seq)
+    latest: dict = field(default_factory=dict)  # (table, key) → (digest or None, event id, chain, seq)
     roles: set = field(default_factory=set)  # (person, role, village, township) granted and not revoked
-    hashes: dict = field(default_factory=dict)  # seq → hash, for the seqs asked about
-    last_seq: int = 0
+    hashes: dict = field(default_factory=dict)  # (chain, seq) → hash, for those asked about
+    last_seqs: dict = field(default_factory=dict)  # chain → its last seq
 
 
-def _walk_chain(want_seqs: set[int]) -> tuple[ChainReport, _Walk]:
+class _Chain:
+    """Where the walk stands in one chain."""
+
+    def __init__(self, key: str):
+        self.key, self.prev, self.expected, self.broken = key, GENESIS, 1, False
+
+
+def walk_chains(want: set[tuple[str, int]]) -> tuple[ChainReport, _Walk]:
+    """One pass over every chain (one query, ordered by chain and seq) and one over the
+    heads: the first broken link of each chain, and what the bound rows should be."""
     walk = _Walk()
-    prev, expected, checked = GENESIS, 1, 0
+    breaks: list[ChainBreak] = []
+    roles: list[tuple] = []  # role events in installation order, applied after the walk
+    state: _Chain | None = None
+    checked = 0
     ev = AuditEvent
-    stmt = select(ev.id, ev.seq, ev.at, ev.kind, ev.village_id, ev.township_id, ev.actor_id, ev.object_type,
-                  ev.object_id, ev.payload, ev.prev_hash, ev.hash).order_by(ev.seq)
-    for (eid, seq, at, kind, village_id, township_id, actor_id, object_type, object_id, payload,
-         prev_hash, hsh) in db.session.execute(stmt.execution_options(yield_per=5000)):
-        if seq != expected:
-            return ChainReport(False, checked, expected, eid,
-                               f"event {expected} is missing (next present is {seq})"), walk
-        if prev_hash != prev:
-            return ChainReport(False, checked, seq, eid, "does not link to the event before it"), walk
-        if event_hash(prev_hash, seq, at, kind, village_id, township_id, actor_id, object_type, object_id,
-                      payload) != hsh:
-            return ChainReport(False, checked, seq, eid, "its contents do not match its hash"), walk
-        if seq in want_seqs:
-            walk.hashes[seq] = hsh
+    stmt = select(ev.id, ev.chain, ev.seq, ev.at, ev.kind, ev.village_id, ev.township_id, ev.actor_id,
+                  ev.object_type, ev.object_id, ev.payload, ev.prev_hash, ev.hash).order_by(ev.chain, ev.seq)
+    for row in db.session.execute(stmt.execution_options(yield_per=5000)):
+        if state is None or state.key != row.chain:
+            if state is not None:
+                walk.last_seqs[state.key] = state.expected - 1
+            state = _Chain(row.chain)
+        if state.broken:
+            continue
+        problem = None
+        if row.seq != state.expected:
+            problem = (state.expected, f"event {state.expected} is missing (next present is {row.seq})")
+        elif row.prev_hash != state.prev:
+            problem = (row.seq, "does not link to the event before it")
+        elif hash_of(row) != row.hash:
+            problem = (row.seq, "its contents (or its chain) do not match its hash")
+        elif row.chain != INSTALLATION and row.chain != chain_key(row.village_id, row.township_id):
+            problem = (row.seq, "its village or township belongs to another chain")
+        if problem is not None:
+            breaks.append(ChainBreak(row.chain, problem[0], row.id, problem[1]))
+            state.broken = True
+            continue
+        if (row.chain, row.seq) in want:
+            walk.hashes[(row.chain, row.seq)] = row.hash
+        payload, kind = row.payload, row.kind
         if '"rows"' in payload or kind.startswith("role.") or kind == "people.imported":
             data = json.loads(payload)
             for name, bound in (data.get("rows") or {}).items():
                 for key, value in bound.items():
-                    walk.latest[(name, key)] = (value, seq)
-            if kind == "role.granted":
-                walk.roles.add((object_id, data.get("role"), village_id, township_id))
-            elif kind == "people.imported":  # a CSV import grants its roles in one event
-                walk.roles.update((pid, role, village_id, None) for pid, role in data.get("grants") or ())
-            elif kind == "role.revoked":
-                walk.roles = {g for g in walk.roles
-                              if not (g[0] == object_id and g[1] == data.get("role") and g[2] == village_id)}
-        prev = hsh
-        expected += 1
+                    known = walk.latest.get((name, key))
+                    if known is None or known[1] < row.id:
+                        walk.latest[(name, key)] = (value, row.id, row.chain, row.seq)
+            if kind in ("role.granted", "role.revoked", "people.imported"):
+                roles.append((row.id, kind, row.object_id, row.village_id, row.township_id, data))
+        state.prev = row.hash
+        state.expected += 1
         checked += 1
-    walk.last_seq = checked
-    head = db.session.get(AuditHead, 1)
-    if head is not None and (head.seq != checked or head.hash != prev):
-        return ChainReport(False, checked, checked + 1, None,
-                           f"the chain ends at event {checked} but its head says {head.seq}: "
-                           "events were removed from the end"), walk
-    return ChainReport(True, checked), walk
+    if state is not None:
+        walk.last_seqs[state.key] = state.expected - 1
+    heads = {c: (s, h) for c, s, h in db.session.execute(select(AuditHead.chain, AuditHead.seq, AuditHead.hash))}
+    walked = {b.chain for b in breaks}
+    for chain, last in sorted(walk.last_seqs.items()):
+        if chain in walked:
+            continue
+        if chain not in heads:
+            breaks.append(ChainBreak(chain, last, None, "the chain has no head row: it was removed"))
+        elif heads[chain][0] != last:
+            breaks.append(ChainBreak(chain, last + 1, None, f"the chain ends at event {last} but its head says "
+                                                            f"{heads[chain][0]}: events were removed from the end"))
+    for chain, (seq, _hash) in sorted(heads.items()):
+        if chain not in walk.last_seqs and seq > 0:
+            breaks.append(ChainBreak(chain, 1, None, f"the chain has no events but its head says {seq}: "
+                                                     "every event was removed"))
+            walk.last_seqs[chain] = 0
+    for _id, kind, object_id, village_id, township_id, data in sorted(roles, key=lambda r: r[0]):
+        if kind == "role.granted":
+            walk.roles.add((object_id, data.get("role"), village_id, township_id))
+        elif kind == "people.imported":  # a CSV import grants its roles in one event
+            walk.roles.update((pid, role, village_id, None) for pid, role in data.get("grants") or ())
+        else:
+            walk.roles = {g for g in walk.roles
+                          if not (g[0] == object_id and g[1] == data.get("role") and g[2] == village_id)}
+    breaks.sort(key=lambda b: b.chain)
+    report = ChainReport(not breaks, checked, breaks, len(set(walk.last_seqs) | set(heads)))
+    return report, walk
 
 
 def _compare(problems: list, name: str, key, actual: str | None, walk: _Walk) -> None:
@@ -104,15 +150,16 @@ def _compare(problems: list, name: str, key, actual: str | None, walk: _Walk) ->
         if actual is not None:
             problems.append(RowProblem(name, key, UNBOUND))
         return
-    expected, seq = bound
+    expected, _id, chain, seq = bound
     if expected == actual:
         return
     if actual is None:
-        problems.append(RowProblem(name, key, "the row was removed, but its audit event records it", seq))
+        problem = "the row was removed, but its audit event records it"
     elif expected is None:
-        problems.append(RowProblem(name, key, "the row is present, but its audit event records it as removed", seq))
+        problem = "the row is present, but its audit event records it as removed"
     else:
-        problems.append(RowProblem(name, key, "its contents differ from its audit event", seq))
+        problem = "its contents differ from its audit event"
+    problems.append(RowProblem(name, key, problem, seq, chain))
 
 
 def _file_sha256(path: Path) -> str | None:
@@ -152,10 +199,10 @@ def _check_rows(walk: _Walk) -> list[RowProblem]:
                     problems.append(RowProblem(name, r["id"], "the photo file on disk differs from its recorded "
                                                               "SHA-256 (replaced or missing)"))
     # Bound rows that are gone from their tables.
-    for (name, key), (expected, seq) in sorted(walk.latest.items(), key=lambda kv: kv[1][1]):
+    for (name, key), (expected, _id, chain, seq) in sorted(walk.latest.items(), key=lambda kv: kv[1][1]):
         if name != BALLOTS and expected is not None:
             problems.append(RowProblem(name, int(key) if key.isdigit() else key,
-                                       "the row was removed, but its audit event records it", seq))
+                                       "the row was removed, but its audit event records it", seq, chain))
     problems += _check_derived(kept, walk)
     return problems
 
@@ -186,7 +233,7 @@ def _check_derived(kept: dict[str, list[dict]], walk: _Walk) -> list[RowProblem]
             problems.append(RowProblem("ballot", f"poll {poll['id']}", "no audit event records the ballots at close"))
         elif {c: n for c, n in (bound[0] or {}).items() if n} != counted:
             problems.append(RowProblem("ballot", f"poll {poll['id']}", "the ballots do not recount to the choices "
-                                                                       "recorded at close", bound[1]))
+                                                                       "recorded at close", bound[3], bound[2]))
         tally = json.loads(poll["tally_json"]) if poll.get("tally_json") else {}
         # A secret poll's paper ballots are counted by the scrutineers as totals (tally
         # "hall", bound with poll_hall_count); the ballot table holds the phone ballots.
@@ -199,16 +246,16 @@ def _check_derived(kept: dict[str, list[dict]], walk: _Walk) -> list[RowProblem]
 
 
 def verify_everything(checkpoints=()) -> Verification:
-    """The chain, every bound row, derived state and the given checkpoints (SEQ, HASH),
-    plus every stored checkpoint's signature."""
+    """Every chain, every bound row, derived state and the given checkpoints (Claims:
+    chain, seq, hash), plus every stored checkpoint's signature."""
     from app.records.checkpoints import check_checkpoints, stored_checkpoints
 
     stored = stored_checkpoints()
-    want = {c.seq for c in checkpoints} | {c.seq for c in stored}
-    report, walk = _walk_chain(want)
+    want = {(c.chain, c.seq) for c in checkpoints} | {(c.chain, c.seq) for c in stored}
+    report, walk = walk_chains(want)
     result = Verification(report)
     result.checkpoints, result.checkpoints_checked = check_checkpoints(list(checkpoints), stored, walk.hashes,
-                                                                       walk.last_seq if report.ok else None)
+                                                                       walk.last_seqs if report.ok else None)
     if report.ok:
         result.rows = _check_rows(walk)
     return result
@@ -227,7 +274,7 @@ def bind_unbound_rows() -> int:
     from app.records.audit import record_event
     from app.records.binding import PENDING_KEY
 
-    report, walk = _walk_chain(set())
+    report, walk = walk_chains(set())
     if not report.ok:
         raise ValueError(report.problem)
     problems = [p for p in _check_rows(walk) if p.problem == UNBOUND and isinstance(p.row_id, int)]
@@ -244,5 +291,5 @@ def bind_unbound_rows() -> int:
 
 def verify_records() -> list[RowProblem]:
     """Every bound row checked against its latest audit event (the chain walked once)."""
-    report, walk = _walk_chain(set())
+    report, walk = walk_chains(set())
     return _check_rows(walk) if report.ok else []

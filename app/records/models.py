@@ -8,13 +8,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import utcnow
 from app.extensions import db
+from app.schema_extras import install_on_create
 
 
 class AuditEvent(db.Model):
-    """One event of the installation-wide chain (see docs/record-format.md)."""
+    """One event of one chain: its village's, else its township's, else the
+    installation's (see app.records.audit and docs/record-format.md)."""
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    seq: Mapped[int] = mapped_column(unique=True)
+    id: Mapped[int] = mapped_column(primary_key=True)  # the installation-wide order (an order, not a proof)
+    chain: Mapped[str] = mapped_column(db.String(12))  # "v12", "t3" or "i" (app.records.audit.chain_key)
+    seq: Mapped[int]  # 1, 2, … within its chain
     at: Mapped[datetime] = mapped_column(default=utcnow)
     kind: Mapped[str] = mapped_column(db.String(60), index=True)
     village_id: Mapped[int | None] = mapped_column(ForeignKey("village.id"), index=True)
@@ -26,15 +29,18 @@ class AuditEvent(db.Model):
     prev_hash: Mapped[str] = mapped_column(db.String(64))
     hash: Mapped[str] = mapped_column(db.String(64), unique=True)
 
-    __table_args__ = (db.Index("ix_audit_event_object", "object_type", "object_id"),)
+    __table_args__ = (db.Index("ix_audit_event_object", "object_type", "object_id"),
+                      db.UniqueConstraint("chain", "seq", name="uq_audit_event_chain_seq"))
 
 
 class AuditHead(db.Model):
-    """A single row holding the chain's last seq and hash. Appending locks this row
-    first (SELECT … FOR UPDATE on PostgreSQL; the write lock on SQLite), so concurrent
-    writers append one after the other and the chain never forks."""
+    """One row per chain holding its last seq and hash. Appending to a chain locks its
+    row first (SELECT … FOR UPDATE on PostgreSQL; the write lock on SQLite), so writers
+    of one village append one after the other and its chain never forks, while other
+    villages' writers never wait. The row is moved by a trigger on the event's INSERT
+    (app.schema_extras), which also refuses an event that does not continue it."""
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    chain: Mapped[str] = mapped_column(db.String(12), primary_key=True)
     seq: Mapped[int] = mapped_column(default=0)
     hash: Mapped[str] = mapped_column(db.String(64))
 
@@ -129,7 +135,9 @@ class Filing(db.Model):
     overseer_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     comment: Mapped[str] = mapped_column(db.Text)
     filed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # The signed checkpoint current when the overseer filed (the township's own copy).
+    # The signed checkpoint of the village's chain current when the overseer filed (the
+    # township's own copy); a null chain is the installation chain (filings before chains).
+    checkpoint_chain: Mapped[str | None] = mapped_column(db.String(12))
     checkpoint_seq: Mapped[int | None]
     checkpoint_hash: Mapped[str | None] = mapped_column(db.String(64))
 
@@ -138,14 +146,21 @@ class Filing(db.Model):
 
 
 class AuditCheckpoint(db.Model):
-    """检查点: the chain's head (seq, hash) at a moment, signed with the installation's
-    Ed25519 key, so a copy kept outside the database (a printed notice, a filing, a
-    photo of the notice board) proves later that the chain still contains that head.
-    Not part of the chain itself; see app.records.checkpoints."""
+    """检查点: one chain's head (chain, seq, hash) at a moment, signed with the
+    installation's Ed25519 key, so a copy kept outside the database (a printed notice, a
+    filing, a photo of the notice board) proves later that the chain still contains that
+    head. Never changed or removed (PostgreSQL refuses it). Not part of the chain
+    itself; see app.records.checkpoints."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    seq: Mapped[int] = mapped_column(index=True)
+    chain: Mapped[str] = mapped_column(db.String(12))
+    seq: Mapped[int]
     head_hash: Mapped[str] = mapped_column(db.String(64))
     signed_at: Mapped[datetime]
     signature: Mapped[str] = mapped_column(db.String(128))  # hex, Ed25519 over checkpoint_message()
     public_key: Mapped[str] = mapped_column(db.String(64))  # hex, the raw key that signed it
+
+    __table_args__ = (db.Index("ix_audit_checkpoint_chain_seq", "chain", "seq"),)
+
+
+install_on_create(db.metadata)  # the chain-head trigger, whenever create_all makes these tables

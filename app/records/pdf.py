@@ -152,5 +152,5 @@ def record_pdf(record: dict, proposal) -> bytes:
         pdf.multi_cell(width, 4.5, checkpoint_text(record.get("checkpoint")), new_x="LMARGIN", new_y="NEXT")
         for e in audit_events_of(proposal):
             kind = KIND_LABELS.get(e.kind, OTHER_KIND)  # in words (the forms are in Chinese), never the code
-            pdf.multi_cell(width, 4.5, f"#{e.seq} {t(e.at)} {kind} {e.hash}", new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(width, 4.5, f"#{e.chain}:{e.seq} {t(e.at)} {kind} {e.hash}", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())

@@ -85,13 +85,31 @@ def filing_of(proposal) -> Filing | None:
 
 def audit_events_of(proposal) -> list[AuditEvent]:
     """The proposal's own events and those of anything that names it in its payload
-    (`"proposal_id": N`, as every area writes it), in chain order."""
+    (`"proposal_id": N`, as every area writes it), in installation order (which is each
+    chain's order too)."""
     pid = proposal.id
     return list(db.session.scalars(select(AuditEvent).where(or_(
         (AuditEvent.object_type == "proposal") & (AuditEvent.object_id == pid),
         AuditEvent.payload.like(f'%"proposal_id":{pid},%'),
         AuditEvent.payload.like(f'%"proposal_id":{pid}}}%'),
-    )).order_by(AuditEvent.seq)))
+    )).order_by(AuditEvent.id)))
+
+
+def checkpoint_seen(filing: Filing) -> str | None:
+    """The checkpoint the township saw when it filed, as `audit verify --checkpoint` takes it."""
+    if not filing.checkpoint_seq:
+        return None
+    chain = "" if filing.checkpoint_chain in (None, "i") else f"{filing.checkpoint_chain}:"
+    return f"{chain}{filing.checkpoint_seq}:{filing.checkpoint_hash}"
+
+
+def audit_dict(e: AuditEvent) -> dict:
+    """An event as the record carries it: every field its hash covers, `hashed_at` being
+    the time exactly as hashed (UTC, microseconds), so a township can re-hash it."""
+    return {"chain": e.chain, "seq": e.seq, "at": _t(e.at), "hashed_at": e.at.isoformat(timespec="microseconds"),
+            "kind": e.kind, "village_id": e.village_id, "township_id": e.township_id, "actor_id": e.actor_id,
+            "object_type": e.object_type, "object_id": e.object_id, "payload": json.loads(e.payload),
+            "prev_hash": e.prev_hash, "hash": e.hash}
 
 
 def objection_dict(o: Objection) -> dict:
@@ -111,7 +129,7 @@ def report_dict(r: Report) -> dict:
 
 def build_record(proposal) -> dict:
     """The complete record, built from the database only."""
-    from app.records.checkpoints import checkpoint_dict, current_checkpoint
+    from app.records.checkpoints import checkpoint_dict, village_checkpoint
 
     filing = filing_of(proposal)
     events = audit_events_of(proposal)
@@ -143,13 +161,10 @@ def build_record(proposal) -> dict:
         "objections": [objection_dict(o) for o in objections_of(proposal)],
         "reports": [report_dict(r) for r in reports_of(proposal)],
         "filing": ({"overseer": _person(filing.overseer), "comment": filing.comment, "filed_at": _t(filing.filed_at),
-                    "checkpoint_seen": (f"{filing.checkpoint_seq}:{filing.checkpoint_hash}"
-                                        if filing.checkpoint_seq else None)}
+                    "checkpoint_seen": checkpoint_seen(filing)}
                    if filing else None),
-        "checkpoint": checkpoint_dict(current_checkpoint()),
-        "audit": [{"seq": e.seq, "at": _t(e.at), "kind": e.kind, "actor_id": e.actor_id,
-                   "object_type": e.object_type, "object_id": e.object_id, "payload": json.loads(e.payload),
-                   "prev_hash": e.prev_hash, "hash": e.hash} for e in events],
+        "checkpoint": checkpoint_dict(village_checkpoint(proposal.village)),
+        "audit": [audit_dict(e) for e in events],
     }
 
 

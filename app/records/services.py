@@ -285,11 +285,12 @@ def file_record(proposal, overseer, comment: str) -> Filing:
         raise RecordsError(_("Please write a comment for the filing."))
     if not can_file_record(overseer, proposal):
         raise RecordsError(_("Only a completed record can be filed, by its township's overseer."))
-    from app.records.checkpoints import current_checkpoint
+    from app.records.checkpoints import village_checkpoint
 
-    seen = current_checkpoint()  # the township keeps the checkpoint it saw with its filing
+    seen = village_checkpoint(proposal.village)  # the township keeps the checkpoint it saw with its filing
     filing = Filing(proposal_id=proposal.id, overseer_id=overseer.id, comment=comment,
-                    checkpoint_seq=seen.seq if seen else None, checkpoint_hash=seen.head_hash if seen else None)
+                    checkpoint_chain=seen.chain if seen else None, checkpoint_seq=seen.seq if seen else None,
+                    checkpoint_hash=seen.head_hash if seen else None)
     db.session.add(filing)
     db.session.flush()
     _event("record.filed", overseer, proposal, filing, comment_sha256=_sha(comment))

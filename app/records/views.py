@@ -203,6 +203,7 @@ def photo_thumbnail(photo_id: int):
 @bp.app_context_processor
 def _records_context():
     from app.records import api, permissions, record
+    from app.records.audit_trail import chain_label
 
     def _form(kind, cls):
         # The form a refusal re-shows, else an empty one (never filled from another form's post).
@@ -215,7 +216,8 @@ def _records_context():
             "records_filing": record.filing_of, "records_notice_ends": permissions.notice_period_ends,
             "records_upheld_count": api.upheld_objection_count, "records_forms_filing": FilingForm,
             "records_roster": record.sign_in_roster, "records_paper_ballots": record.paper_ballots,
-            "records_stage_label": stage_label, "records_checkpoint": views_board.checkpoint_for_display}
+            "records_stage_label": stage_label, "records_checkpoint": views_board.checkpoint_for_display,
+            "records_chain_label": chain_label}
 
 
 @bp.app_template_filter("records_when")

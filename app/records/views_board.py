@@ -34,16 +34,17 @@ def qr_svg(url: str) -> Markup:
     return Markup(svg)
 
 
-def checkpoint_for_display() -> dict | None:
-    """The current checkpoint (app.records.checkpoints.current_checkpoint) as the
-    partial records/_checkpoint.html shows it: text, QR code, time and public key."""
-    from app.records.checkpoints import checkpoint_line, current_checkpoint
+def checkpoint_for_display(village=None) -> dict | None:
+    """The village's checkpoint (app.records.checkpoints.village_checkpoint; with no
+    village, the latest of any chain) as the partial records/_checkpoint.html shows
+    it: text, QR code, time and public key."""
+    from app.records.checkpoints import checkpoint_line, village_checkpoint
 
-    cp = current_checkpoint()
+    cp = village_checkpoint(village)
     if cp is None:
         return None
     line = checkpoint_line(cp)
-    return {"seq": cp.seq, "head_hash": cp.head_hash, "line": line, "public_key": cp.public_key,
+    return {"chain": cp.chain, "seq": cp.seq, "head_hash": cp.head_hash, "line": line, "public_key": cp.public_key,
             "signed_at": clock.format_time(cp.signed_at), "qr": qr_svg(line)}
 
 

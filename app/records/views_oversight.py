@@ -113,12 +113,9 @@ TRAIL_PAGE = 100  # events a page of a proposal's audit trail
 def audit_trail(proposal_id: int):
     """The proposal's audit trail in words, for its overseer and its committee."""
     from app.records.audit_trail import proposal_trail
-    from app.records.checkpoints import current_checkpoint
-
     proposal = load_proposal(proposal_id)
     require(can_view_audit_trail(current_user, proposal))
-    cp = current_checkpoint()
-    items = proposal_trail(proposal, cp.seq if cp else None)
+    items = proposal_trail(proposal)
     # Every event is checked against its hash for the summary; the list comes in pages.
     return render_template("records/audit_trail.html", proposal=proposal, pager=Page.of(items, page_arg(), TRAIL_PAGE),
                            broken=sum(1 for i in items if not i.intact))
@@ -177,6 +174,17 @@ def _readable_proposal(proposal_id: int):
     return proposal, 200
 
 
+def _note_export(proposal_id: int, fmt: str) -> None:
+    """The export's audit event, written after the document was read: a GET reads in a
+    plain transaction, which on SQLite cannot take the write lock once another writer
+    committed after its first read, so the event gets a write transaction of its own."""
+    from app.database import write_transaction
+    from app.deliberation.models import Proposal
+
+    with write_transaction(db.session):
+        services.note_export(db.session.get(Proposal, proposal_id), current_user, fmt)
+
+
 @bp.get("/api/v1/proposals/<int:proposal_id>/record")
 def api_record(proposal_id: int):
     _api_user_or_401()
@@ -184,8 +192,7 @@ def api_record(proposal_id: int):
     if proposal is None:
         return _api_json(status, "not allowed" if status == 403 else "not found")
     body = record_json(proposal)
-    services.note_export(proposal, current_user, "json")
-    db.session.commit()
+    _note_export(proposal.id, "json")
     return Response(body, mimetype="application/json")
 
 
@@ -232,10 +239,9 @@ def record_pdf(proposal_id: int):
 
     proposal = _record_or_abort(proposal_id)
     data = make_pdf(build_record(proposal), proposal)
-    services.note_export(proposal, current_user, "pdf")
-    db.session.commit()
+    _note_export(proposal.id, "pdf")
     return Response(data, mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="record-{proposal.id}.pdf"', "Cache-Control": "no-store"})
+        "Content-Disposition": f'inline; filename="record-{proposal_id}.pdf"', "Cache-Control": "no-store"})
 
 
 @bp.get("/villages/<int:village_id>/proposals.csv")

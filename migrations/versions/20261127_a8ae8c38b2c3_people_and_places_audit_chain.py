@@ -8,7 +8,7 @@ Create Date: 2026-11-27 14:40:42.894624
 from alembic import op
 import sqlalchemy as sa
 
-from app.schema_extras import install_database_rules
+from app.schema_extras import install_audit_event_append_only_v1
 
 
 # revision identifiers, used by Alembic.
@@ -161,7 +161,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_role_grant_village_id'), ['village_id'], unique=False)
 
     # ### end Alembic commands ###
-    install_database_rules(op.get_bind())
+    install_audit_event_append_only_v1(op.get_bind())
 
 
 def downgrade():

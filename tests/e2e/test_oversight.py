@@ -187,5 +187,5 @@ def test_the_notice_board_shows_the_signed_checkpoint_with_its_qr_code_and_publi
     page.goto("/board/1")
     checkpoint = page.get_by_role("region", name="审计检查点")
     expect(checkpoint.get_by_role("img", name="审计检查点二维码")).to_be_visible()
-    expect(checkpoint.locator("code.checkpoint-line")).to_have_text(re.compile(r"^gongyi-checkpoint:\d+:[0-9a-f]{64}:"))
+    expect(checkpoint.locator("code.checkpoint-line")).to_have_text(re.compile(r"^gongyi-checkpoint:v1:\d+:[0-9a-f]{64}:"))
     expect(checkpoint.locator("code.checkpoint-key")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))

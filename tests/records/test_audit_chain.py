@@ -33,8 +33,8 @@ def chain(cast, proposal_in, db, app, tmp_path, monkeypatch):
         services.note_export(pub, cast.overseer, "pdf")
     assert verify_chain().ok
     del engine
-    return {kind: db.session.scalar(select(AuditEvent.seq).where(AuditEvent.kind == kind).order_by(AuditEvent.seq))
-            for kind in KINDS + ["record.filed"]}
+    return {kind: db.session.scalars(select(AuditEvent).where(AuditEvent.kind == kind).order_by(AuditEvent.id))
+            .first() for kind in KINDS + ["record.filed"]}
 
 
 def _unlink(cond: str):
@@ -55,49 +55,58 @@ def _tamper(db, *statements):
 
 @pytest.mark.parametrize("kind", KINDS + ["record.filed"])
 def test_changing_a_field_of_any_kind_of_event_is_detected_at_that_event(chain, db, kind):
-    seq = chain[kind]
-    _tamper(db, ("UPDATE audit_event SET payload = :p WHERE seq = :s", {"p": '{"forged":true}', "s": seq}))
+    ev = chain[kind]
+    where = (ev.chain, ev.seq, ev.id)
+    _tamper(db, ("UPDATE audit_event SET payload = :p WHERE id = :i", {"p": '{"forged":true}', "i": ev.id}))
     report = verify_chain()
-    assert not report.ok and report.broken_seq == seq
+    assert not report.ok and (report.broken_chain, report.broken_seq, report.broken_id) == where
 
 
 @pytest.mark.parametrize("column,value", [("actor_id", None), ("kind", "forged"), ("object_id", 999999),
                                           ("village_id", None)])
 def test_changing_any_column_is_detected(chain, db, column, value):
-    seq = chain["objection.filed"]
-    _tamper(db, (f"UPDATE audit_event SET {column} = :v WHERE seq = :s", {"v": value, "s": seq}))
-    assert verify_chain().broken_seq == seq
+    ev = chain["objection.filed"]
+    where = (ev.chain, ev.seq)
+    _tamper(db, (f"UPDATE audit_event SET {column} = :v WHERE id = :i", {"v": value, "i": ev.id}))
+    assert (verify_chain().broken_chain, verify_chain().broken_seq) == where
 
 
 @pytest.mark.parametrize("kind", KINDS + ["record.filed"])
 def test_deleting_any_kind_of_event_is_detected_at_that_event(chain, db, kind):
-    seq = chain[kind]
-    _tamper(db, (_unlink("seq = :s"), {"s": seq}), ("DELETE FROM audit_event WHERE seq = :s", {"s": seq}))
+    ev = chain[kind]
+    where = (ev.chain, ev.seq)
+    _tamper(db, (_unlink("id = :i"), {"i": ev.id}), ("DELETE FROM audit_event WHERE id = :i", {"i": ev.id}))
     report = verify_chain()
-    assert not report.ok and report.broken_seq == seq
-    assert str(seq) in report.problem
+    assert not report.ok and (report.broken_chain, report.broken_seq) == where
+    assert str(where[1]) in report.problem
 
 
 @pytest.mark.parametrize("kind", KINDS + ["record.filed"])
 def test_swapping_an_event_with_the_next_is_detected_at_that_position(chain, db, kind):
-    seq = chain[kind]
-    _tamper(db, ("UPDATE audit_event SET seq = -1 WHERE seq = :s", {"s": seq}),
-            ("UPDATE audit_event SET seq = :s WHERE seq = :n", {"s": seq, "n": seq + 1}),
-            ("UPDATE audit_event SET seq = :n WHERE seq = -1", {"n": seq + 1}))
+    ev = chain[kind]
+    c, seq = ev.chain, ev.seq
+    _tamper(db, ("UPDATE audit_event SET seq = -1 WHERE chain = :c AND seq = :s", {"c": c, "s": seq}),
+            ("UPDATE audit_event SET seq = :s WHERE chain = :c AND seq = :n", {"c": c, "s": seq, "n": seq + 1}),
+            ("UPDATE audit_event SET seq = :n WHERE chain = :c AND seq = -1", {"c": c, "n": seq + 1}))
     report = verify_chain()
-    assert not report.ok and report.broken_seq == seq
+    assert not report.ok and (report.broken_chain, report.broken_seq) == (c, seq)
 
 
-def test_deleting_the_tail_of_the_chain_is_detected(chain, db):
-    last = db.session.scalar(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1))
-    _tamper(db, (_unlink("seq >= :s"), {"s": last - 1}), ("DELETE FROM audit_event WHERE seq >= :s", {"s": last - 1}))
+def test_deleting_the_tail_of_the_chain_is_detected(chain, db, cast):
+    c = f"v{cast.village.id}"
+    last = db.session.scalar(select(AuditEvent.seq).where(AuditEvent.chain == c).order_by(AuditEvent.seq.desc())
+                             .limit(1))
+    _tamper(db, (_unlink("chain = :c AND seq >= :s"), {"c": c, "s": last - 1}),
+            ("DELETE FROM audit_event WHERE chain = :c AND seq >= :s", {"c": c, "s": last - 1}))
     report = verify_chain()
-    assert not report.ok and report.broken_seq == last - 1
+    assert not report.ok and (report.broken_chain, report.broken_seq) == (c, last - 1)
+    assert "removed from the end" in report.problem
 
 
 def test_the_overseer_page_names_the_first_broken_event(chain, db, cast, login_as):
-    seq = chain["report.posted"]
-    _tamper(db, ("UPDATE audit_event SET payload = '{}' WHERE seq = :s", {"s": seq}))
+    ev = chain["report.posted"]
+    seq = ev.seq
+    _tamper(db, ("UPDATE audit_event SET payload = '{}' WHERE id = :i", {"i": ev.id}))
     b = login_as(cast.overseer)
     resp = b.get("/oversight/audit")
     assert resp.status_code == 409

@@ -42,7 +42,7 @@ def test_the_trail_lists_each_event_in_words_with_who_and_beijing_time(moved, ca
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == "proposal.transition",
                                                         AuditEvent.object_id == moved.id)).one()
     page = login_as(cast.overseer).get(f"/proposals/{moved.id}/audit").get_data(as_text=True)
-    item = page.split(f'id="event-{event.seq}"', 1)[1].split("</li>", 1)[0]
+    item = page.split(f'id="event-{event.chain}-{event.seq}"', 1)[1].split("</li>", 1)[0]
     assert "移至其他阶段" in item and cast.committee.name in item and "✔" in item
 
     assert clock.format_time(event.at) in item  # Beijing time, to the minute
@@ -50,15 +50,15 @@ def test_the_trail_lists_each_event_in_words_with_who_and_beijing_time(moved, ca
 
 
 def test_an_event_changed_in_the_database_is_marked_on_the_trail(moved, cast, db, login_as):
-    seq = db.session.scalar(select(AuditEvent.seq).where(AuditEvent.kind == "proposal.transition",
-                                                         AuditEvent.object_id == moved.id))
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == "proposal.transition",
+                                                        AuditEvent.object_id == moved.id)).one()
     if ON_POSTGRES:
         db.session.execute(text("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only"))
-    db.session.execute(text("UPDATE audit_event SET actor_id = NULL WHERE seq = :s"), {"s": seq})
+    db.session.execute(text("UPDATE audit_event SET actor_id = NULL WHERE id = :i"), {"i": event.id})
     if ON_POSTGRES:
         db.session.execute(text("ALTER TABLE audit_event ENABLE TRIGGER audit_event_append_only"))
     page = login_as(cast.committee).get(f"/proposals/{moved.id}/audit").get_data(as_text=True)
-    item = page.split(f'id="event-{seq}"', 1)[1].split("</li>", 1)[0]
+    item = page.split(f'id="event-{event.chain}-{event.seq}"', 1)[1].split("</li>", 1)[0]
     assert "✘" in item and 'role="alert"' in page
 
 

@@ -18,7 +18,7 @@ from app.records import services
 from app.records.models import AuditCheckpoint, Filing
 
 ROOT = Path(__file__).resolve().parents[2]
-LINE_RE = re.compile(r'<code class="checkpoint-line">(gongyi-checkpoint:[0-9a-f:]+)</code>')
+LINE_RE = re.compile(r'<code class="checkpoint-line">(gongyi-checkpoint:[0-9a-z:]+)</code>')
 KEY_RE = re.compile(r'<code class="checkpoint-key">([0-9a-f]{64})</code>')
 
 
@@ -38,8 +38,8 @@ def test_closing_a_poll_and_filing_a_record_each_sign_a_checkpoint_of_the_new_he
     db.session.commit()
     assert _count(db) == before + 1
     cp = db.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc())).first()
-    head = db.session.get(AuditHead, 1)
-    assert (cp.seq, cp.head_hash) == (head.seq, head.hash)
+    head = db.session.get(AuditHead, f"v{cast.village.id}")
+    assert (cp.chain, cp.seq, cp.head_hash) == (head.chain, head.seq, head.hash)  # the village's chain
 
     services.file_record(proposal_in("completed"), cast.overseer, "同意备案")
     db.session.commit()
@@ -49,14 +49,16 @@ def test_closing_a_poll_and_filing_a_record_each_sign_a_checkpoint_of_the_new_he
 def test_a_filing_keeps_the_checkpoint_the_overseer_saw(cast, proposal_in, db):
     from app.records.checkpoints import current_checkpoint, sign_checkpoint
 
+    chain = f"v{cast.village.id}"
     proposal_in("draft")
-    sign_checkpoint()
-    seen = current_checkpoint()
+    sign_checkpoint(chain)
+    seen = current_checkpoint(chain)
     filing = services.file_record(proposal_in("completed"), cast.overseer, "同意备案")
     db.session.commit()
     stored = db.session.get(Filing, filing.id)
-    assert (stored.checkpoint_seq, stored.checkpoint_hash) == (seen.seq, seen.head_hash)
-    assert current_checkpoint().seq > seen.seq  # and the filing itself is signed
+    assert (stored.checkpoint_chain, stored.checkpoint_seq, stored.checkpoint_hash) == (chain, seen.seq,
+                                                                                       seen.head_hash)
+    assert current_checkpoint(chain).seq > seen.seq  # and the filing itself is signed
 
 
 def test_the_daily_command_signs_and_prints_the_current_checkpoint(runner, db, proposal_in):
@@ -113,15 +115,16 @@ def test_a_checkpoint_printed_on_an_a4_notice_verifies_with_the_documented_scrip
     from app.records.checkpoints import sign_checkpoint
 
     proposal = proposal_in("publicized")
-    sign_checkpoint()
+    sign_checkpoint(f"v{cast.village.id}")
     page = login_as(cast.committee).get(f"/proposals/{proposal.id}/forms/notice").get_data(as_text=True)
     line, key = LINE_RE.search(page).group(1), KEY_RE.search(page).group(1)
     script = tmp_path / "check.py"
     script.write_text(_script_in_docs(), encoding="utf-8")
     ok = subprocess.run([sys.executable, str(script), key, line], capture_output=True, text=True)
     assert ok.returncode == 0 and "Signature good" in ok.stdout, ok.stdout + ok.stderr
-    seq, head = line.split(":")[1:3]
-    forged = line.replace(f":{seq}:", f":{int(seq) + 1}:", 1)
+    chain, seq = line.split(":")[1:3]
+    assert chain == f"v{cast.village.id}"  # the village's own chain
+    forged = line.replace(f":{chain}:{seq}:", f":{chain}:{int(seq) + 1}:", 1)
     bad = subprocess.run([sys.executable, str(script), key, forged], capture_output=True, text=True)
     assert bad.returncode == 1 and "FAILED" in bad.stdout
 
@@ -130,7 +133,7 @@ def test_the_record_exports_carry_the_current_checkpoint(cast, proposal_in, db, 
     from app.records.checkpoints import checkpoint_line, sign_checkpoint
 
     proposal = proposal_in("publicized")
-    cp = sign_checkpoint()
+    cp = sign_checkpoint(f"v{cast.village.id}")
     browser = login_as(cast.overseer)
     record = json.loads(browser.get(f"/api/v1/proposals/{proposal.id}/record").get_data(as_text=True))
     assert record["checkpoint"]["line"] == checkpoint_line(cp)
@@ -151,7 +154,7 @@ def test_the_notice_board_shows_the_checkpoint_its_qr_code_and_the_public_key(ca
     from app.records.checkpoints import checkpoint_line, sign_checkpoint
 
     proposal_in("publicized")
-    cp = sign_checkpoint()
+    cp = sign_checkpoint(f"v{cast.village.id}")
     for url in (f"/board/{cast.village.id}", f"/board/{cast.village.id}/print"):
         page = client.get(url).get_data(as_text=True)
         assert LINE_RE.search(page).group(1) == checkpoint_line(cp)
