@@ -3,7 +3,7 @@ closing polls, the clerk's hybrid meeting page, and the close-due-polls command.
 from __future__ import annotations
 
 import click
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -165,6 +165,7 @@ def _load_for_cast(person_id: int) -> Person | None:
     person, poll, entry = row
     if poll is not None:
         remember_roster_entry(poll.id, person.id, entry)
+        g.gongyi_cast_poll = poll  # the session only holds it weakly: keep it for the view's get()
     return person
 
 
