@@ -241,6 +241,36 @@ def test_a_replayed_cast_keeps_the_audit_chain_and_the_bound_rows_verifying(db, 
     assert result.ok, result
 
 
+def test_a_cast_whose_commit_fails_gets_our_page_and_voting_again_counts_once(db, voting):
+    from flask import has_request_context
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    poll, b = voting
+    key = _cast_form(b, poll, "yes")
+
+    def lost_connection(session):
+        if has_request_context():  # the cast's commit, not the test's set-up
+            raise OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+    session = _db.session()
+    event.listen(session, "before_commit", lost_connection)
+    try:
+        resp = b.post(f"/polls/{poll.id}/cast", {"choice": "yes", "request_key": key})
+    finally:
+        event.remove(session, "before_commit", lost_connection)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 503
+    assert "您的投票没有保存" in html and "再投一次" in html and "没有丢失" not in html
+    assert _db.session.query(Participation).count() == 0 and _events(poll) == 0
+    resent = dict(re.findall(r'<input type="hidden" name="(choice|request_key)" value="([^"]+)">', html))
+    assert resent == {"choice": "yes", "request_key": key}
+    receipt = _receipt_after(b, b.post(f"/polls/{poll.id}/cast", resent))  # "Vote again"
+    again = _receipt_after(b, b.post(f"/polls/{poll.id}/cast", resent))  # and pressed once more
+    assert again == receipt and _events(poll) == 1
+    assert _db.session.scalars(select(Participation.times_cast)).one() == 1
+
+
 # Real commits: the write lock, and a close racing a cast
 
 def _sign_in(app, phone):
