@@ -12,7 +12,7 @@ from cryptography.exceptions import InvalidTag
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import LazyString
-from sqlalchemy import and_, distinct, event, func, insert, select
+from sqlalchemy import and_, bindparam, distinct, event, func, insert, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -156,6 +156,67 @@ def _upsert():
     return dialect_insert
 
 
+# The cast's two upserts as SQL text, compiled once per database and variant. SQLAlchemy
+# caches no dialect INSERT … ON CONFLICT (their inherit_cache is off), so building and
+# compiling them on every cast cost more than running them, under the write lock.
+_CAST_STATEMENTS: dict[tuple, object] = {}
+_PART_VALUES = ("poll_id", "unit_key", "cast_by_id", "channel", "entered_by_id", "receipt", "sealed",
+                "sealed_key_id", "request_key")
+
+
+def _compiled_once(key: tuple, build):
+    stmt = _CAST_STATEMENTS.get(key)
+    if stmt is None:
+        if db.session.get_bind().dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql.base import PGDialect as Dialect
+        else:
+            from sqlalchemy.dialects.sqlite.base import SQLiteDialect as Dialect
+        construct, binds, columns = build(_upsert())
+        # The driver-neutral dialect in the named style text() reads (no driver casts).
+        sql = str(construct.compile(dialect=Dialect(paramstyle="named")))
+        stmt = text(sql).bindparams(*binds)
+        stmt = stmt.columns(*columns) if columns else stmt
+        _CAST_STATEMENTS[key] = stmt
+    return stmt
+
+
+def _participation_upsert(*, paper_stands: bool, replay_key: bool):
+    """INSERT … ON CONFLICT DO UPDATE of a unit's participation, RETURNING the whole row;
+    it leaves the row as it is (and returns nothing) when a paper ballot stands there
+    (paper_stands) or when the row was cast last by the same request key (replay_key)."""
+    t = Participation.__table__
+
+    def build(dialect_insert):
+        binds = [bindparam(n, type_=t.c[n].type) for n in _PART_VALUES]
+        ins = dialect_insert(t).values({**{b.key: b for b in binds}, "times_cast": literal_column("1")})
+        keep = []
+        if paper_stands:
+            keep.append(t.c.channel == literal_column("'online'"))
+        if replay_key:
+            keep.append(or_(t.c.request_key.is_(None), t.c.request_key != ins.excluded.request_key))
+        upsert = ins.on_conflict_do_update(
+            index_elements=["poll_id", "unit_key"],
+            set_={**{n: ins.excluded[n] for n in _PART_VALUES if n not in ("poll_id", "unit_key")},
+                  "times_cast": t.c.times_cast + literal_column("1")},
+            where=and_(*keep) if keep else None)
+        return upsert.returning(*t.columns), binds, list(t.columns)
+
+    return _compiled_once(("participation", db.session.get_bind().dialect.name, paper_stands, replay_key), build)
+
+
+def _ballot_upsert():
+    """An open poll's ballot of a unit: INSERT … ON CONFLICT DO UPDATE of its choice."""
+    t = Ballot.__table__
+
+    def build(dialect_insert):
+        binds = [bindparam(n, type_=t.c[n].type) for n in ("id", "poll_id", "voter_key", "choice")]
+        ins = dialect_insert(t).values({b.key: b for b in binds})
+        return (ins.on_conflict_do_update(index_elements=["poll_id", "voter_key"],
+                                          set_={"choice": ins.excluded.choice}), binds, None)
+
+    return _compiled_once(("ballot", db.session.get_bind().dialect.name), build)
+
+
 def _sealing_key(poll: Poll) -> bytes:
     """The open secret poll's current key. If the key store lost it (a Redis restart),
     start a new key for the rest of the poll and tell everyone whose phone ballot was
@@ -265,6 +326,11 @@ def cast_ballot(poll: Poll, voter: Person, choice: str, *, channel: str = "onlin
         raise NotOnRoster(_("%(name)s is not on the roster of this poll.", name=voter.name))
     read_key_id = poll.key_id
     key = keystore.get_store().get(poll.id, read_key_id) if poll.secret and read_key_id else None
+    # What needs no database is done before the write lock: the receipt, the sealed choice
+    # (sealed again below in the rare case that the poll's key changed meanwhile).
+    receipt = new_receipt()
+    sealed = keystore.seal(key, poll.id, entry.unit_key, read_key_id, choice) if key is not None else None
+    upsert = _participation_upsert(paper_stands=bool(poll.secret), replay_key=request_key is not None)
     # Replacing a lost key writes the poll row: only then does the cast need the exclusive lock.
     poll = _recheck_open(poll, now, exclusive=bool(poll.secret) and key is None)
     table = Participation.__table__
@@ -281,34 +347,17 @@ def cast_ballot(poll: Poll, voter: Person, choice: str, *, channel: str = "onlin
         if existing is not None and existing.channel == "online":
             raise VotingError(_("%(name)s has already voted by phone. That ballot stands unless they "
                                 "change it themselves on their phone.", name=voter.name))
-    receipt = new_receipt()
-    dialect_insert = _upsert()
     entered_by_id = entered_by.id if entered_by is not None else None
-    sealed = key_id = None
+    key_id = None
     if poll.secret:
         if key is None or poll.key_id != read_key_id:  # lost, or replaced since it was read
             key = _sealing_key(poll)
+            sealed = keystore.seal(key, poll.id, entry.unit_key, poll.key_id, choice)
         key_id = poll.key_id
-        sealed = keystore.seal(key, poll.id, entry.unit_key, key_id, choice)
-    part = dialect_insert(Participation).values(
-        poll_id=poll.id, unit_key=entry.unit_key, cast_by_id=voter.id, channel=channel,
-        entered_by_id=entered_by_id, receipt=receipt, times_cast=1, sealed=sealed, sealed_key_id=key_id,
-        request_key=request_key)
-    # When to leave the unit's row as it is: a paper ballot of a secret poll stands, and a
-    # retried submission (the same request key) is not a new cast.
-    keep = []
-    if poll.secret:
-        keep.append(table.c.channel == "online")
-    if request_key is not None:
-        keep.append(table.c.request_key.is_distinct_from(part.excluded.request_key))
-    upsert = part.on_conflict_do_update(
-        index_elements=["poll_id", "unit_key"],
-        set_={"cast_by_id": voter.id, "channel": channel, "entered_by_id": entered_by_id, "receipt": receipt,
-              "times_cast": table.c.times_cast + 1, "sealed": sealed, "sealed_key_id": key_id,
-              "request_key": request_key},
-        where=and_(*keep) if keep else None)
-    row = db.session.execute(upsert.returning(*table.columns),
-                             execution_options={binding.RETURNED: True}).mappings().first()
+    row = db.session.execute(upsert, {
+        "poll_id": poll.id, "unit_key": entry.unit_key, "cast_by_id": voter.id, "channel": channel,
+        "entered_by_id": entered_by_id, "receipt": receipt, "sealed": sealed, "sealed_key_id": key_id,
+        "request_key": request_key}, execution_options={binding.RETURNED: True}).mappings().first()
     if row is None:  # the row was left as it was: a retried submission, or a paper ballot
         current = db.session.execute(select(table.c.receipt, table.c.request_key).where(
             table.c.poll_id == poll.id, table.c.unit_key == entry.unit_key)).one()
@@ -317,10 +366,8 @@ def cast_ballot(poll: Poll, voter: Person, choice: str, *, channel: str = "onlin
         raise _paper_ballot_stands()
     binding.bind_row(db.session(), table.name, row)
     if not poll.secret:
-        ballot = dialect_insert(Ballot).values(id=random_id(), poll_id=poll.id, voter_key=entry.unit_key,
-                                               choice=choice)
-        db.session.execute(ballot.on_conflict_do_update(index_elements=["poll_id", "voter_key"],
-                                                        set_={"choice": choice}))
+        db.session.execute(_ballot_upsert(), {"id": random_id(), "poll_id": poll.id, "voter_key": entry.unit_key,
+                                              "choice": choice})
     payload = {"poll_id": poll.id, "voter_id": voter.id, "channel": channel, "entered_by_id": entered_by_id}
     if not poll.secret:
         payload["choice"] = choice  # an open vote records names with choices
