@@ -76,24 +76,21 @@ def test_the_cast_reads_the_person_roles_poll_and_roster_entry_in_one_statement(
     assert not any(re.search(r"FROM roster_entry|FROM role_grant", s) for s in statements[1:])
 
 
-def test_a_cast_with_a_stale_session_token_is_refused(db, login_as):
+def _sign_out_everywhere(person):
+    person.rotate_session_token()  # a new sign-in elsewhere
+
+
+def _deactivate(person):
+    person.active = False
+
+
+@pytest.mark.parametrize("change", [_sign_out_everywhere, _deactivate], ids=["stale-token", "inactive"])
+def test_the_cast_loader_keeps_the_session_token_and_active_checks(db, login_as, change):
     poll, people, _ = make_poll(voters=1)
     db.session.commit()
     b = login_as(people[0])
     b.get(f"/polls/{poll.id}")
-    people[0].rotate_session_token()  # signed out everywhere (a new sign-in elsewhere)
-    db.session.commit()
-    resp = b.post(f"/polls/{poll.id}/cast", {"choice": "yes"})
-    assert resp.status_code == 302 and "/login" in resp.location
-    assert db.session.query(Participation).count() == 0
-
-
-def test_a_deactivated_person_cannot_cast(db, login_as):
-    poll, people, _ = make_poll(voters=1)
-    db.session.commit()
-    b = login_as(people[0])
-    b.get(f"/polls/{poll.id}")
-    people[0].active = False
+    change(people[0])
     db.session.commit()
     resp = b.post(f"/polls/{poll.id}/cast", {"choice": "yes"})
     assert resp.status_code == 302 and "/login" in resp.location
@@ -348,28 +345,42 @@ def _tally(app, poll_id):
         return _db.session.get(Poll, poll_id).tally
 
 
+def _second_connection_waits(app, hold, wait) -> list:
+    """`hold()` runs in this thread and keeps its transaction open; `wait(outcome)` runs in
+    a thread (a connection) of its own and must block on the lock that `hold` took until
+    this thread commits. Returns what `wait` appended to its outcome."""
+    outcome = []
+
+    def second():
+        with app.app_context():
+            wait(outcome)
+
+    with app.app_context():
+        hold()
+        other = threading.Thread(target=second)
+        other.start()
+        other.join(1.0)
+        assert other.is_alive() and not outcome  # it waits for the first transaction's lock
+        _db.session.commit()
+    other.join(30)
+    return outcome
+
+
 @pytest.mark.skipif(not ON_POSTGRES, reason="row locks of PostgreSQL between two connections")
 def test_on_postgresql_a_close_waits_for_a_cast_in_progress_and_counts_it(committing_app):
     poll_id, people = _committed_poll(committing_app)
-    closed = []
-    with committing_app.app_context():
+
+    def cast():
         poll, voter = _db.session.get(Poll, poll_id), _db.session.get(Person, people[0][0])
         _db.session.commit()
         services.cast_ballot(poll, voter, "yes")  # holds the poll row FOR SHARE, not committed yet
 
-        def close():
-            with committing_app.app_context():
-                services.close_poll(_db.session.get(Poll, poll_id))
-                _db.session.commit()
-                closed.append(True)
-
-        closer = threading.Thread(target=close)
-        closer.start()
-        closer.join(1.0)
-        assert closer.is_alive() and not closed  # the close waits for the cast's lock
+    def close(outcome):
+        services.close_poll(_db.session.get(Poll, poll_id))
         _db.session.commit()
-    closer.join(30)
-    assert closed
+        outcome.append("closed")
+
+    assert _second_connection_waits(committing_app, cast, close) == ["closed"]
     tally = _tally(committing_app, poll_id)
     assert tally.took_part == 1 and tally.yes == 1 and tally.lost == 0
 
@@ -377,29 +388,22 @@ def test_on_postgresql_a_close_waits_for_a_cast_in_progress_and_counts_it(commit
 @pytest.mark.skipif(not ON_POSTGRES, reason="row locks of PostgreSQL between two connections")
 def test_on_postgresql_a_cast_waiting_for_a_close_is_refused_not_sealed_after_it(committing_app):
     poll_id, people = _committed_poll(committing_app)
-    outcome = []
-    with committing_app.app_context():
+
+    def close():
         services.close_poll(_db.session.get(Poll, poll_id))  # holds the poll row FOR UPDATE
 
-        def cast():
-            with committing_app.app_context():
-                poll, voter = _db.session.get(Poll, poll_id), _db.session.get(Person, people[0][0])
-                _db.session.commit()  # read before the close committed: the poll looked open
-                try:
-                    services.cast_ballot(poll, voter, "yes")
-                    _db.session.commit()
-                    outcome.append("cast")
-                except services.PollNotOpen:
-                    _db.session.rollback()
-                    outcome.append("refused")
+    def cast(outcome):
+        poll, voter = _db.session.get(Poll, poll_id), _db.session.get(Person, people[0][0])
+        _db.session.commit()  # read before the close committed: the poll looked open
+        try:
+            services.cast_ballot(poll, voter, "yes")
+            _db.session.commit()
+            outcome.append("cast")
+        except services.PollNotOpen:
+            _db.session.rollback()
+            outcome.append("refused")
 
-        caster = threading.Thread(target=cast)
-        caster.start()
-        caster.join(1.0)
-        assert caster.is_alive() and not outcome  # the cast waits for the close's lock
-        _db.session.commit()
-    caster.join(30)
-    assert outcome == ["refused"]
+    assert _second_connection_waits(committing_app, close, cast) == ["refused"]
     with committing_app.app_context():
         assert _db.session.scalar(select(func.count()).select_from(Participation)) == 0
     assert _tally(committing_app, poll_id).took_part == 0
