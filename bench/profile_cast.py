@@ -69,12 +69,12 @@ _Lock.end = staticmethod(_end)
 
 
 def _config(pg_url: str | None, workdir: Path):
-    from app.config import TestConfig
+    from app.config import TestConfig, _normalise_db_url
 
     class Cfg(TestConfig):
         WTF_CSRF_ENABLED = True
         if pg_url:
-            SQLALCHEMY_DATABASE_URI = pg_url
+            SQLALCHEMY_DATABASE_URI = _normalise_db_url(pg_url)
             SQLALCHEMY_ENGINE_OPTIONS = {"connect_args": {"options": f"-csearch_path={SCHEMA}"}}
         else:
             SQLALCHEMY_DATABASE_URI = f"sqlite:///{workdir / 'cast.sqlite3'}"
