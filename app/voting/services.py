@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import LazyString
 from sqlalchemy import and_, bindparam, distinct, event, func, insert, literal_column, or_, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import clock
 from app.accounts.models import Person, RoleGrant, utcnow
@@ -286,7 +287,14 @@ def _recheck_open(poll: Poll, now: datetime | None, *, exclusive: bool) -> Poll:
 
     :raises PollNotOpen: it closed (or left its window) since it was read.
     """
-    poll = _locked_poll(poll, exclusive=exclusive)
+    if exclusive:
+        poll = _locked_poll(poll, exclusive=True)
+    else:  # the four columns that can have changed, onto the loaded poll (not marked changed)
+        t = Poll.__table__
+        fresh = db.session.execute(select(t.c.status, t.c.opens_at, t.c.closes_at, t.c.key_id)
+                                   .where(t.c.id == poll.id).with_for_update(read=True)).one()
+        for name, value in fresh._mapping.items():
+            set_committed_value(poll, name, value)
     if not poll.accepting_ballots(now):
         raise PollNotOpen(_("This poll is not open for voting now."))
     return poll
