@@ -329,6 +329,8 @@ def cast_ballot(poll: Poll, voter: Person, choice: str, *, channel: str = "onlin
     """
     if choice not in CHOICES or channel not in CHANNELS:
         raise VotingError(_("Please choose yes, no or abstain."))
+    if channel == "in_person":
+        request_key = None  # the clerk's entry is not a phone's retried submission
     entry = poll.roster_entry_for(voter)  # the cast's loader already read it: no statement then
     if entry is None:
         raise NotOnRoster(_("%(name)s is not on the roster of this poll.", name=voter.name))
@@ -343,7 +345,6 @@ def cast_ballot(poll: Poll, voter: Person, choice: str, *, channel: str = "onlin
     poll = _recheck_open(poll, now, exclusive=bool(poll.secret) and key is None)
     table = Participation.__table__
     if channel == "in_person":
-        request_key = None
         if poll.secret:
             raise VotingError(_("In a secret poll people in the hall vote on a paper ballot, which the "
                                 "scrutineers count in public; nobody enters a choice for them."))
