@@ -21,6 +21,8 @@ RETRY_PAUSE_SECONDS = 0.3
 
 # Endpoints whose POST is a choice (a ballot): their page says "your choice".
 CHOICE_ENDPOINTS = {"voting.cast", "voting.confirm_choice", "voting.meeting_ballot"}
+# Form fields sent again from the 503 page but never shown as typed text.
+UNTYPED_FIELDS = {"csrf_token", "request_key", "choice"}
 
 
 def _forget_session():
@@ -63,7 +65,8 @@ def _typed_fields():
         for name, value in request.form.items(multi=True):
             if name == "csrf_token" or "password" in name or name == "code":
                 continue
-            fields.append({"name": name, "value": value, "shown": len(value) >= 20 or "\n" in value})
+            typed = name not in UNTYPED_FIELDS and (len(value) >= 20 or "\n" in value)
+            fields.append({"name": name, "value": value, "shown": typed})
     return fields
 
 
@@ -77,8 +80,15 @@ def render_unavailable():
         # Loading the signed-in person needs the database: the page speaks the cookie's language.
         g._login_user = current_app.login_manager.anonymous_user()
     saving = request.method not in IDEMPOTENT
+    resend_label = _("Send again")
     if not saving:
         message = _("The system is busy. Please try again in a moment.")
+    elif request.endpoint == "voting.cast":
+        # The form is sent again with its request key: a vote that did reach the database
+        # after all is recognised and not counted twice.
+        message = _("The system is busy: your vote was not saved. Press “Vote again”; if it reached us "
+                    "after all, it still counts only once.")
+        resend_label = _("Vote again")
     elif request.endpoint in CHOICE_ENDPOINTS:
         message = _("The system is busy. Please try again in a moment; your choice was not saved.")
     else:
@@ -90,6 +100,7 @@ def render_unavailable():
 
     template = current_app.jinja_env.get_template("errors/unavailable.html")
     html = template.render(message=message, fields=fields, shown_count=sum(f["shown"] for f in fields),
+                           resend_label=resend_label,
                            action=request.path, saving=saving, static_url=static_url,
                            html_lang=html_lang(str(get_locale())), request=request)
     return html, 503, {"Retry-After": "5", "Cache-Control": "no-store"}

@@ -33,7 +33,11 @@ def county_oversees_township(user, township: Township | None) -> bool:
 def reads_as_overseer(user, village: Village) -> bool:
     """Everything an overseer may read of the village: its township's overseers, the
     county overseer of its county (who never acts), admins. Never a right to change anything."""
-    return is_overseer_of(user, village) or county_oversees_township(user, village.township)
+    if is_overseer_of(user, village):
+        return True
+    # Only a county overseer needs the village's township: nobody else loads it (the vote
+    # cast checks this permission on what it has already read, without a statement).
+    return bool(_signed_in(user) and user.overseen_county_ids) and county_oversees_township(user, village.township)
 
 
 @permission

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import json
+from typing import Callable
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint, current_app, flash, has_request_context, redirect, render_template, request, session, url_for,
+)
 from flask_limiter.util import get_remote_address
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -25,6 +28,21 @@ from app.permissions import require
 
 bp = Blueprint("accounts", __name__)
 
+# Endpoint -> a loader of the signed-in person for that route alone, which may load what
+# the route reads together with the person, in one query (the vote cast).
+ROUTE_LOADERS: dict[str, Callable[[int], Person | None]] = {}
+
+
+def route_loader(endpoint: str):
+    """Register `fn(person_id) -> Person | None` as the user loader of one endpoint; the
+    session-token and active checks stay here, the same for every route."""
+
+    def register(fn):
+        ROUTE_LOADERS[endpoint] = fn
+        return fn
+
+    return register
+
 
 def init_login(app):
     login_manager.login_view = "accounts.login"
@@ -37,7 +55,8 @@ def init_login(app):
         ident = parse_id(pid)
         if ident is None or not token:
             return None
-        person = db.session.get(Person, ident)
+        loader = ROUTE_LOADERS.get(request.endpoint) if has_request_context() else None
+        person = loader(ident) if loader is not None else db.session.get(Person, ident)
         if person is None or person.session_token != token or not person.active:
             return None
         return person

@@ -73,6 +73,9 @@ BOUND: dict[str, Bound] = {b.table: b for b in (
 
 BALLOTS = "ballot"  # the key under which a closed poll's multiset of choices is bound
 BULK_KEY = "gongyi_bulk_insert"
+# Execution option of a write whose RETURNING hands its rows to bind_row(): not read back.
+RETURNED = "gongyi_bound_by_returning"
+_DIGESTS = "digests"  # pending entry: {table: {id: digest}} of rows bound from RETURNING
 IN_CHUNK = 5000  # ids per IN (…) list: below every database's limit on bound parameters
 
 
@@ -162,6 +165,8 @@ def _collect_core(state) -> None:
     spec = BOUND.get(name)
     if spec is None:
         return
+    if state.execution_options.get(RETURNED):
+        return  # the caller binds the returned rows itself (bind_row)
     session, t = state.session, table(name)
     pending = _pending(session)
     if state.is_insert and getattr(stmt, "select", None) is not None:
@@ -190,6 +195,15 @@ def _collect_core(state) -> None:
     with session.no_autoflush:
         keys = set(session.execute(q).scalars())
     pending.setdefault(name, set()).update(keys)
+
+
+def bind_row(session: Session, name: str, row) -> None:
+    """Bind a row of a bound table as a write's RETURNING gave it (the whole row, as a
+    mapping), without reading it back: its digest goes to the transaction's next event.
+    The write must run with the execution option RETURNED."""
+    spec = BOUND[name]
+    values = {c.name: row[c.name] for c in bound_columns(spec)}
+    _pending(session).setdefault(_DIGESTS, {}).setdefault(name, {})[values["id"]] = digest(values)
 
 
 @contextmanager
@@ -255,6 +269,7 @@ def take_pending_bindings(session: Session) -> dict:
         return {}
     out: dict[str, dict] = {}
     closed_polls: set[int] = set()
+    returned = pending.pop(_DIGESTS, {})
     with session.no_autoflush:
         for entry in [k for k in pending if isinstance(k, tuple)]:
             name = entry[0]
@@ -281,6 +296,10 @@ def take_pending_bindings(session: Session) -> dict:
                         if name == "poll" and row["status"] == "closed":
                             closed_polls.add(row["id"])
             out[name] = {str(k): found.get(k) for k in keys}
+        for name, digests in returned.items():  # a row also read back above keeps the later digest
+            rows = out.setdefault(name, {})
+            for k, d in digests.items():
+                rows.setdefault(str(k), d)
         if closed_polls:
             counts = ballots_at_close(closed_polls)
             out[BALLOTS] = {str(pid): dict(sorted(counts.get(pid, {}).items())) for pid in sorted(closed_polls)}

@@ -1,22 +1,33 @@
 """Forms of the voting area (every one carries the CSRF token)."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from app.inputs import BaseForm as FlaskForm  # every text field refuses control characters
 from app.inputs import DbIdField
 from wtforms import BooleanField, DateTimeLocalField, HiddenField, IntegerField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 CHOICE_LABELS = {"yes": _l("Yes, I agree"), "no": _l("No, I disagree"), "abstain": _l("I abstain")}
 CHOICE_SHORT = {"yes": _l("Yes"), "no": _l("No"), "abstain": _l("Abstain")}
 
 
+def new_request_key() -> str:
+    """A fresh idempotency key for one rendered vote form (22 URL-safe characters)."""
+    return secrets.token_urlsafe(16)
+
+
 class ChoiceForm(FlaskForm):
-    """Step one (pick) and step two (cast) share the field; the step is the URL."""
+    """Step one (pick) and step two (cast) share the fields; the step is the URL.
+
+    `request_key` is a fresh random token on every rendered form: a submission sent
+    again with the same key (a retry, a double tap) is not cast twice. It is optional,
+    so a form rendered before keys existed still casts."""
 
     choice = HiddenField(validators=[DataRequired()])
+    request_key = HiddenField(validators=[Optional(), Regexp(r"^[A-Za-z0-9_-]{8,64}$")])
 
     def validate_choice(self, field):
         if field.data not in CHOICE_LABELS:

@@ -16,6 +16,7 @@ import json
 import secrets
 from datetime import datetime
 
+from flask import g, has_app_context
 from sqlalchemy import CheckConstraint, ForeignKey, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -27,6 +28,7 @@ CHANNELS = ("online", "in_person")
 # Electorate kinds: who is on the roster and what one ballot stands for.
 ELECTORATES = ("committees", "party_members", "adult_villagers", "households", "representatives")
 VOTING_STAGES = ("committee_deliberation", "member_review", "villager_resolution")
+_ROSTER_KNOWN = "gongyi_roster_known"  # flask.g: (poll id, person id) -> RosterEntry or None
 
 
 def random_id() -> str:
@@ -106,14 +108,28 @@ class Poll(db.Model):
         return Tally.from_dict(json.loads(self.tally_json)) if self.tally_json else None
 
     def roster_entry_for(self, person) -> "RosterEntry | None":
-        """One indexed look-up, not the whole roster (a village may have thousands)."""
+        """One indexed look-up, not the whole roster (a village may have thousands);
+        none at all when this request already loaded it (remember_roster_entry)."""
         from sqlalchemy import select
 
         pid = getattr(person, "id", None)
         if pid is None:
             return None
+        known = g.get(_ROSTER_KNOWN) if has_app_context() else None
+        if known is not None and (self.id, pid) in known:
+            return known[(self.id, pid)]
         return db.session.scalar(select(RosterEntry).where(RosterEntry.poll_id == self.id,
                                                            RosterEntry.person_id == pid))
+
+
+def remember_roster_entry(poll_id: int, person_id: int, entry: "RosterEntry | None") -> None:
+    """Keep, for the rest of this request, a roster entry (or its absence) that a query
+    already loaded: the roster is frozen when the poll opens, so it cannot go stale."""
+    known = g.get(_ROSTER_KNOWN)
+    if known is None:
+        known = {}
+        setattr(g, _ROSTER_KNOWN, known)
+    known[(poll_id, person_id)] = entry
 
 
 class RosterEntry(db.Model):
@@ -156,6 +172,9 @@ class Participation(db.Model):
     # NULL for a paper ballot (channel in_person: a 表决票 was issued in the hall).
     sealed: Mapped[bytes | None] = mapped_column(db.LargeBinary(64))
     sealed_key_id: Mapped[str | None] = mapped_column(db.String(16))
+    # The idempotency key of the submission that cast it last (a fresh random token on
+    # every rendered vote form): a retried submission with the same key is not cast again.
+    request_key: Mapped[str | None] = mapped_column(db.String(64))
 
     cast_by: Mapped[Person] = relationship(foreign_keys=[cast_by_id])
     entered_by: Mapped[Person | None] = relationship(foreign_keys=[entered_by_id])

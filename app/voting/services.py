@@ -12,13 +12,15 @@ from cryptography.exceptions import InvalidTag
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import LazyString
-from sqlalchemy import distinct, event, func, insert, select
+from sqlalchemy import and_, bindparam, distinct, event, func, insert, literal_column, or_, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import clock
 from app.accounts.models import Person, RoleGrant, utcnow
 from app.deliberation.features import stage_allows
 from app.extensions import db
+from app.records import binding
 from app.records.audit import record_event
 from app.voting import keystore
 from app.voting.models import (
@@ -155,6 +157,67 @@ def _upsert():
     return dialect_insert
 
 
+# The cast's two upserts as SQL text, compiled once per database and variant. SQLAlchemy
+# caches no dialect INSERT … ON CONFLICT (their inherit_cache is off), so building and
+# compiling them on every cast cost more than running them, under the write lock.
+_CAST_STATEMENTS: dict[tuple, object] = {}
+_PART_VALUES = ("poll_id", "unit_key", "cast_by_id", "channel", "entered_by_id", "receipt", "sealed",
+                "sealed_key_id", "request_key")
+
+
+def _compiled_once(key: tuple, build):
+    stmt = _CAST_STATEMENTS.get(key)
+    if stmt is None:
+        if db.session.get_bind().dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql.base import PGDialect as Dialect
+        else:
+            from sqlalchemy.dialects.sqlite.base import SQLiteDialect as Dialect
+        construct, binds, columns = build(_upsert())
+        # The driver-neutral dialect in the named style text() reads (no driver casts).
+        sql = str(construct.compile(dialect=Dialect(paramstyle="named")))
+        stmt = text(sql).bindparams(*binds)
+        stmt = stmt.columns(*columns) if columns else stmt
+        _CAST_STATEMENTS[key] = stmt
+    return stmt
+
+
+def _participation_upsert(*, paper_stands: bool, replay_key: bool):
+    """INSERT … ON CONFLICT DO UPDATE of a unit's participation, RETURNING the whole row;
+    it leaves the row as it is (and returns nothing) when a paper ballot stands there
+    (paper_stands) or when the row was cast last by the same request key (replay_key)."""
+    t = Participation.__table__
+
+    def build(dialect_insert):
+        binds = [bindparam(n, type_=t.c[n].type) for n in _PART_VALUES]
+        ins = dialect_insert(t).values({**{b.key: b for b in binds}, "times_cast": literal_column("1")})
+        keep = []
+        if paper_stands:
+            keep.append(t.c.channel == literal_column("'online'"))
+        if replay_key:
+            keep.append(or_(t.c.request_key.is_(None), t.c.request_key != ins.excluded.request_key))
+        upsert = ins.on_conflict_do_update(
+            index_elements=["poll_id", "unit_key"],
+            set_={**{n: ins.excluded[n] for n in _PART_VALUES if n not in ("poll_id", "unit_key")},
+                  "times_cast": t.c.times_cast + literal_column("1")},
+            where=and_(*keep) if keep else None)
+        return upsert.returning(*t.columns), binds, list(t.columns)
+
+    return _compiled_once(("participation", db.session.get_bind().dialect.name, paper_stands, replay_key), build)
+
+
+def _ballot_upsert():
+    """An open poll's ballot of a unit: INSERT … ON CONFLICT DO UPDATE of its choice."""
+    t = Ballot.__table__
+
+    def build(dialect_insert):
+        binds = [bindparam(n, type_=t.c[n].type) for n in ("id", "poll_id", "voter_key", "choice")]
+        ins = dialect_insert(t).values({b.key: b for b in binds})
+        return (ins.on_conflict_do_update(index_elements=["poll_id", "voter_key"],
+                                          set_={"choice": ins.excluded.choice}), binds, None)
+
+    return _compiled_once(("ballot", db.session.get_bind().dialect.name), build)
+
+
 def _sealing_key(poll: Poll) -> bytes:
     """The open secret poll's current key. If the key store lost it (a Redis restart),
     start a new key for the rest of the poll and tell everyone whose phone ballot was
@@ -216,8 +279,35 @@ def _notify_entered(poll: Poll, voter: Person, actor: Person, what) -> None:
     notifications.notify(voter, "ballot_entered", what, notifications._poll_url(poll), key=None)
 
 
+def _recheck_open(poll: Poll, now: datetime | None, *, exclusive: bool) -> Poll:
+    """The poll's open state again, in the write transaction, locked against closing: on
+    PostgreSQL FOR SHARE (or FOR UPDATE to replace a lost key), which waits for a close
+    that holds the row and makes a close wait for this cast to commit; on SQLite the
+    write lock that BEGIN IMMEDIATE took.
+
+    :raises PollNotOpen: it closed (or left its window) since it was read.
+    """
+    if exclusive:
+        poll = _locked_poll(poll, exclusive=True)
+    else:  # the four columns that can have changed, onto the loaded poll (not marked changed)
+        t = Poll.__table__
+        fresh = db.session.execute(select(t.c.status, t.c.opens_at, t.c.closes_at, t.c.key_id)
+                                   .where(t.c.id == poll.id).with_for_update(read=True)).one()
+        for name, value in fresh._mapping.items():
+            set_committed_value(poll, name, value)
+    if not poll.accepting_ballots(now):
+        raise PollNotOpen(_("This poll is not open for voting now."))
+    return poll
+
+
+def _paper_ballot_stands() -> VotingError:
+    return VotingError(_("A paper ballot was handed to you in the hall; that ballot counts. "
+                         "It cannot be replaced by phone."))
+
+
 def cast_ballot(poll: Poll, voter: Person, choice: str, *, channel: str = "online",
-                entered_by: Person | None = None, now: datetime | None = None) -> str:
+                entered_by: Person | None = None, now: datetime | None = None,
+                request_key: str | None = None) -> str:
     """Cast or change the ballot of the voter's unit (the latest counts); returns the
     receipt code, to be shown once.
 
@@ -226,57 +316,67 @@ def cast_ballot(poll: Poll, voter: Person, choice: str, *, channel: str = "onlin
     the lock first. A secret poll's choice is only sealed on that row (app.voting.keystore);
     an open poll's choice is a ballot row keyed by the unit.
 
+    A phone ballot carries the request key of its form: a retried submission whose key is
+    the one that last cast the unit's ballot changes nothing (the upsert's WHERE refuses
+    the update, RETURNING comes back empty) and gets the same receipt.
+
     An in-hall ballot is entered by the clerk only in an open poll, only for a person
     signed in at the meeting and only when their unit has not voted by phone: a phone
-    ballot stands unless the voter changes it themselves.
+    ballot stands unless the voter changes it themselves. In a secret poll a paper
+    ballot handed in the hall cannot be replaced by phone.
 
     :raises PollNotOpen, NotOnRoster, VotingError:
     """
     if choice not in CHOICES or channel not in CHANNELS:
         raise VotingError(_("Please choose yes, no or abstain."))
-    poll = _locked_poll(poll, exclusive=bool(poll.secret))
-    if not poll.accepting_ballots(now):
-        raise PollNotOpen(_("This poll is not open for voting now."))
-    entry = db.session.scalar(select(RosterEntry).where(RosterEntry.poll_id == poll.id,
-                                                        RosterEntry.person_id == voter.id))
+    if channel == "in_person":
+        request_key = None  # the clerk's entry is not a phone's retried submission
+    entry = poll.roster_entry_for(voter)  # the cast's loader already read it: no statement then
     if entry is None:
         raise NotOnRoster(_("%(name)s is not on the roster of this poll.", name=voter.name))
-    existing = db.session.scalar(select(Participation).where(Participation.poll_id == poll.id,
-                                                             Participation.unit_key == entry.unit_key))
+    read_key_id = poll.key_id
+    key = keystore.get_store().get(poll.id, read_key_id) if poll.secret and read_key_id else None
+    # What needs no database is done before the write lock: the receipt, the sealed choice
+    # (sealed again below in the rare case that the poll's key changed meanwhile).
+    receipt = new_receipt()
+    sealed = keystore.seal(key, poll.id, entry.unit_key, read_key_id, choice) if key is not None else None
+    upsert = _participation_upsert(paper_stands=bool(poll.secret), replay_key=request_key is not None)
+    # Replacing a lost key writes the poll row: only then does the cast need the exclusive lock.
+    poll = _recheck_open(poll, now, exclusive=bool(poll.secret) and key is None)
+    table = Participation.__table__
     if channel == "in_person":
         if poll.secret:
             raise VotingError(_("In a secret poll people in the hall vote on a paper ballot, which the "
                                 "scrutineers count in public; nobody enters a choice for them."))
+        existing = db.session.execute(select(table.c.channel).where(table.c.poll_id == poll.id,
+                                                                    table.c.unit_key == entry.unit_key)).first()
         meeting = poll.meeting
         if entered_by is None or meeting is None or not meeting.attended(voter):
             raise VotingError(_("An in-hall ballot needs the clerk and the voter signed in at the meeting."))
         if existing is not None and existing.channel == "online":
             raise VotingError(_("%(name)s has already voted by phone. That ballot stands unless they "
                                 "change it themselves on their phone.", name=voter.name))
-    elif existing is not None and existing.channel == "in_person" and poll.secret:
-        raise VotingError(_("A paper ballot was handed to you in the hall; that ballot counts. "
-                            "It cannot be replaced by phone."))
-    receipt = new_receipt()
-    dialect_insert = _upsert()
     entered_by_id = entered_by.id if entered_by is not None else None
-    sealed = key_id = None
+    key_id = None
     if poll.secret:
-        key = _sealing_key(poll)
+        if key is None or poll.key_id != read_key_id:  # lost, or replaced since it was read
+            key = _sealing_key(poll)
+            sealed = keystore.seal(key, poll.id, entry.unit_key, poll.key_id, choice)
         key_id = poll.key_id
-        sealed = keystore.seal(key, poll.id, entry.unit_key, key_id, choice)
-    part = dialect_insert(Participation).values(
-        poll_id=poll.id, unit_key=entry.unit_key, cast_by_id=voter.id, channel=channel,
-        entered_by_id=entered_by_id, receipt=receipt, times_cast=1, sealed=sealed, sealed_key_id=key_id)
-    db.session.execute(part.on_conflict_do_update(
-        index_elements=["poll_id", "unit_key"],
-        set_={"cast_by_id": voter.id, "channel": channel, "entered_by_id": entered_by_id, "receipt": receipt,
-              "times_cast": Participation.__table__.c.times_cast + 1, "sealed": sealed,
-              "sealed_key_id": key_id}))
+    row = db.session.execute(upsert, {
+        "poll_id": poll.id, "unit_key": entry.unit_key, "cast_by_id": voter.id, "channel": channel,
+        "entered_by_id": entered_by_id, "receipt": receipt, "sealed": sealed, "sealed_key_id": key_id,
+        "request_key": request_key}, execution_options={binding.RETURNED: True}).mappings().first()
+    if row is None:  # the row was left as it was: a retried submission, or a paper ballot
+        current = db.session.execute(select(table.c.receipt, table.c.request_key).where(
+            table.c.poll_id == poll.id, table.c.unit_key == entry.unit_key)).one()
+        if request_key is not None and current.request_key == request_key:
+            return current.receipt
+        raise _paper_ballot_stands()
+    binding.bind_row(db.session(), table.name, row)
     if not poll.secret:
-        ballot = dialect_insert(Ballot).values(id=random_id(), poll_id=poll.id, voter_key=entry.unit_key,
-                                               choice=choice)
-        db.session.execute(ballot.on_conflict_do_update(index_elements=["poll_id", "voter_key"],
-                                                        set_={"choice": choice}))
+        db.session.execute(_ballot_upsert(), {"id": random_id(), "poll_id": poll.id, "voter_key": entry.unit_key,
+                                              "choice": choice})
     payload = {"poll_id": poll.id, "voter_id": voter.id, "channel": channel, "entered_by_id": entered_by_id}
     if not poll.secret:
         payload["choice"] = choice  # an open vote records names with choices

@@ -3,14 +3,17 @@ closing polls, the clerk's hybrid meeting page, and the close-due-polls command.
 from __future__ import annotations
 
 import click
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import and_, select
+from sqlalchemy.orm import contains_eager, joinedload
 
 from app import clock
 from app.accounts.models import Person, utcnow
+from app.accounts.views import route_loader
+from app.database import read_first, write_transaction
 from app.errors import Refused
 from app.extensions import db
 from app.htmx import is_partial_request, render_page_or_partial
@@ -21,8 +24,9 @@ from app.voting import api, services
 from app.voting.forms import (
     CHOICE_LABELS, CHOICE_SHORT, ChoiceForm, CloseForm, HallBallotForm, HallCountForm, MeetingOpenForm,
     MinutesForm, OpenPollForm, PaperBallotForm, ReceiptLookupForm, RosterSearchForm, SignInForm, default_closing,
+    new_request_key,
 )
-from app.voting.models import Participation, Poll, RosterEntry
+from app.voting.models import Participation, Poll, RosterEntry, remember_roster_entry
 from app.voting.permissions import (
     can_close_poll, can_enter_hall_count, can_open_poll, can_run_meeting, can_see_choices, can_view_poll, can_vote,
     is_on_roster,
@@ -137,9 +141,39 @@ def confirm_choice(poll_id: int):
                                   **_context(poll, confirm=form.choice.data))
 
 
+@route_loader("voting.cast")
+def _load_for_cast(person_id: int) -> Person | None:
+    """The cast's reads in one query, outside the write lock: the signed-in person with
+    their roles, the poll with its proposal and village, and the person's roster entry.
+    Permission and window checks then use what it loaded, without a statement."""
+    from app.accounts.models import Village
+    from app.deliberation.models import Proposal
+
+    poll_id = (request.view_args or {}).get("poll_id")
+    stmt = (select(Person, Poll, RosterEntry).select_from(Person)
+            .outerjoin(Poll, Poll.id == poll_id)
+            .outerjoin(Proposal, Proposal.id == Poll.proposal_id)
+            .outerjoin(Village, Village.id == Poll.village_id)
+            .outerjoin(RosterEntry, and_(RosterEntry.poll_id == Poll.id, RosterEntry.person_id == Person.id))
+            .options(joinedload(Person.roles),
+                     contains_eager(Poll.proposal), contains_eager(Poll.village))
+            .where(Person.id == person_id))
+    with read_first(db.session):
+        row = db.session.execute(stmt).unique().first()
+    if row is None:
+        return None
+    person, poll, entry = row
+    if poll is not None:
+        remember_roster_entry(poll.id, person.id, entry)
+        g.gongyi_cast_poll = poll  # the session only holds it weakly: keep it for the view's get()
+    return person
+
+
 @bp.post("/polls/<int:poll_id>/cast")
 @login_required
 def cast(poll_id: int):
+    """Step two: cast the confirmed choice. Everything is read before the write
+    transaction (_load_for_cast), which then holds the lock for the writes only."""
     poll = _poll_or_404(poll_id)
     _refuse_outside_window(poll)
     require(can_vote(current_user, poll))
@@ -147,12 +181,14 @@ def cast(poll_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        receipt = services.cast_ballot(poll, current_user, form.choice.data)
+        with write_transaction(db.session):
+            receipt = services.cast_ballot(poll, current_user, form.choice.data,
+                                           request_key=form.request_key.data or None)
     except services.VotingError as exc:
-        db.session.rollback()
+        if isinstance(exc, services.PollNotOpen):
+            _refuse_outside_window(db.session.get(Poll, poll_id))  # it closed since it was read
         flash(str(exc), "error")
         return redirect(url_for("voting.poll_detail", poll_id=poll_id))
-    db.session.commit()
     if is_partial_request():
         return render_page_or_partial("voting/poll_detail.html", "voting/_ballot.html",
                                       **_context(db.session.get(Poll, poll_id), receipt=receipt))
@@ -430,6 +466,9 @@ def meeting_minutes(poll_id: int):
     db.session.commit()
     flash(_("The minutes are saved."), "info")
     return redirect(url_for("voting.meeting", poll_id=poll.id))
+
+
+bp.add_app_template_global(new_request_key, "new_request_key")
 
 
 @bp.app_template_global()

@@ -39,8 +39,22 @@ def test_a_vote_is_not_retried_and_the_page_says_the_choice_was_not_saved(refusi
     client = app.test_client()
     with client.session_transaction() as session:
         session["_user_id"] = "1:token"  # a signed-in voter: loading them needs the database
-    resp = client.post("/polls/1/cast", data={"choice": "yes"})
+    resp = client.post("/polls/1/cast", data={"choice": "yes", "request_key": "k" * 22})
     assert resp.status_code == 503 and len(attempts) == 1
+    html = resp.get_data(as_text=True)
+    assert "系统正忙，您的投票没有保存" in html and "再投一次" in html and "没有丢失" not in html
+    # The same submission is sent again, its request key hidden (it is not typed text).
+    assert '<input type="hidden" name="request_key" value="kkkkkkkkkkkkkkkkkkkkkk">' in html
+    assert '<input type="hidden" name="choice" value="yes">' in html and "<textarea" not in html
+
+
+def test_a_choice_being_confirmed_says_the_choice_was_not_saved(refusing):
+    app, _ = refusing
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = "1:token"
+    resp = client.post("/polls/1/confirm", data={"choice": "yes"})
+    assert resp.status_code == 503
     assert "系统正忙，请稍后再试；您的选择没有保存" in resp.get_data(as_text=True)
 
 
