@@ -2,7 +2,7 @@
 client, no server): one county of two townships, 300 villages in the first, about
 1,300 proposals with stage histories, overdue items, flags and records to file.
 
-    .venv/bin/python tools/time_oversight_pages.py [--repeat 20]
+    .venv/bin/python bench/time_oversight_pages.py [--repeat 20]
 
 Prints the fastest, the median and the slowest of `--repeat` warm requests (after 3
 unmeasured ones), the median CPU time of this process per request (less swayed by other
