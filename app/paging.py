@@ -13,9 +13,10 @@ from flask import request
 from app.inputs import parse_id
 
 
-def page_arg() -> int:
-    """The page asked for (?page=, or a form's hidden `page`); 1 when absent or not a number."""
-    return parse_id(request.args.get("page") or request.form.get("page")) or 1
+def page_arg(name: str = "page") -> int:
+    """The page asked for (?page=, or a form's hidden `page`; another name for a second
+    list on the same page); 1 when absent or not a number."""
+    return parse_id(request.args.get(name) or request.form.get(name)) or 1
 
 
 @dataclass

@@ -110,10 +110,13 @@ def init_template_globals(app):
         }
 
 
-def page_url(page: int) -> str:
-    """This page's address at another page of its list, its other arguments (sort, stage) kept."""
-    args = {k: v for k, v in request.args.items() if k != "page"}
-    return url_for(request.endpoint, **request.view_args, **args, page=page if page > 1 else None)
+def page_url(page: int, param: str = "page") -> str:
+    """This page's address at another page of its list (`param` names the list when a page
+    has two), its other arguments (sort, stage, the other list's page) kept."""
+    args = {k: v for k, v in request.args.items() if k != param}
+    if page > 1:
+        args[param] = page
+    return url_for(request.endpoint, **request.view_args, **args)
 
 
 ERRORS = {

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import get_locale
-from sqlalchemy import select
+from sqlalchemy import false, select
 
 from app import clock
 from app.deliberation.hooks import NO_POLL, PollOutcome
@@ -67,11 +67,30 @@ def participations(poll: Poll):
                                    .order_by(Participation.unit_key)))
 
 
+def receipts_query(poll: Poll):
+    """The published receipt codes (after close only), sorted so they carry no order; a
+    paper ballot has no code."""
+    from app.voting.models import Participation
+
+    q = select(Participation.receipt).where(Participation.poll_id == poll.id, Participation.receipt.is_not(None))
+    if not poll.is_closed:
+        q = q.where(false())
+    return q.order_by(Participation.receipt)
+
+
 def receipts(poll: Poll) -> list[str]:
     """The published receipt list (after close only), sorted so it carries no order."""
+    return list(db.session.scalars(receipts_query(poll)))
+
+
+def receipt_published(poll: Poll, code: str) -> bool:
+    """Whether this code is in the published list, asked of the database."""
+    from app.voting.models import Participation
+
     if not poll.is_closed:
-        return []
-    return sorted(p.receipt for p in participations(poll) if p.receipt)  # a paper ballot has no code
+        return False
+    return db.session.scalar(select(Participation.id).where(
+        Participation.poll_id == poll.id, Participation.receipt == code).limit(1)) is not None
 
 
 def poll_record(poll: Poll) -> dict:

@@ -19,6 +19,7 @@ from app.extensions import db
 from app.htmx import is_partial_request, render_page_or_partial
 from app.loaders import in_village
 from app.main.menu import Link, menu_provider
+from app.paging import page_arg
 from app.permissions import require
 from app.voting import api, services
 from app.voting.forms import (
@@ -196,6 +197,10 @@ def cast(poll_id: int):
     return redirect(url_for("voting.poll_detail", poll_id=poll_id))
 
 
+RECEIPTS_PAGE = 300  # receipt codes a page: short codes, a few KB
+PEOPLE_PAGE = 100  # people a page of "who took part"
+
+
 @bp.get("/polls/<int:poll_id>/receipts")
 @login_required
 def receipts(poll_id: int):
@@ -204,13 +209,18 @@ def receipts(poll_id: int):
     services.close_if_due(poll)
     poll = db.session.get(Poll, poll_id)
     form = ReceiptLookupForm(request.args)
-    codes = api.receipts(poll)
     found = None
     if request.args.get("code") and form.validate():
-        found = form.code.data.strip().upper() in codes
+        found = api.receipt_published(poll, form.code.data.strip().upper())
     choices = api.open_choices(poll) if can_see_choices(current_user, poll) else {}
+    # Both lists grow with the village: each comes in pages of its own (?page=, ?people=).
+    codes = db.paginate(api.receipts_query(poll), page=page_arg(), per_page=RECEIPTS_PAGE, error_out=False)
+    parts = db.paginate(select(Participation).where(Participation.poll_id == poll.id)
+                        .options(joinedload(Participation.cast_by), joinedload(Participation.entered_by))
+                        .order_by(Participation.unit_key),
+                        page=page_arg("people"), per_page=PEOPLE_PAGE, error_out=False)
     return render_template("voting/receipts.html", poll=poll, proposal=poll.proposal, codes=codes, form=form,
-                           found=found, parts=api.participations(poll), choices=choices,
+                           found=found, parts=parts, units=services.roster_size(poll.id), choices=choices,
                            choice_short=CHOICE_SHORT)
 
 

@@ -352,3 +352,42 @@ def test_the_printed_sign_in_sheet_names_who_signed_in_whom_and_the_ballots_carr
     assert ballots.count('class="paper-ballot"') == 3  # 4 on the roster, 1 voted by phone
     assert "无记名投票表决票" in ballots and "同意" in ballots
     assert not any(p.name in ballots for p in people)
+
+
+def _closed_poll_with_ballots(voters: int):
+    poll, people, opener = make_poll(voters=voters)
+    receipts = [services.cast_ballot(poll, p, "yes") for p in people]
+    services.close_poll(poll, opener)
+    _db.session.commit()
+    return poll, people, receipts
+
+
+def test_the_receipts_page_comes_in_pages_and_its_statements_do_not_grow(db, english, login_as, monkeypatch):
+    from app.voting import views
+    from tests.statements import statements_for
+
+    monkeypatch.setattr(views, "RECEIPTS_PAGE", 2)
+    monkeypatch.setattr(views, "PEOPLE_PAGE", 2)
+    small, people, _ = _closed_poll_with_ballots(3)
+    large, more, receipts = _closed_poll_with_ballots(9)
+    b = login_as(more[0])
+    first = b.get(f"/polls/{large.id}/receipts").get_data(as_text=True)
+    assert len(RECEIPT.findall(first)) == 2 and "Page 1 of 5" in first
+    assert f"/polls/{large.id}/receipts?page=2" in first and f"/polls/{large.id}/receipts?people=2" in first
+    # Every published code is on one of the pages, each once; the lookup finds one on a later page.
+    seen = []
+    for n in range(1, 6):
+        seen += RECEIPT.findall(b.get(f"/polls/{large.id}/receipts?page={n}").get_data(as_text=True))
+    assert sorted(seen) == sorted(receipts)
+    last = sorted(receipts)[-1]
+    assert "Found: your vote was counted" in b.get(f"/polls/{large.id}/receipts?code={last}").get_data(as_text=True)
+    # Who took part: names in pages too, the other list's page kept in the links.
+    names = set()
+    for n in range(1, 6):
+        html = b.get(f"/polls/{large.id}/receipts?page=2&people={n}").get_data(as_text=True)
+        names |= {p.name for p in more if p.name in html}
+    assert names == {p.name for p in more}
+    assert "Who took part (9 of 10 on the list)" in first  # the committee member who opened it did not vote
+    at_large = statements_for(b, f"/polls/{large.id}/receipts")
+    at_small = statements_for(login_as(people[0]), f"/polls/{small.id}/receipts")  # another village
+    assert at_small == at_large
