@@ -87,10 +87,7 @@ def receipt_published(poll: Poll, code: str) -> bool:
     """Whether this code is in the published list, asked of the database."""
     from app.voting.models import Participation
 
-    if not poll.is_closed:
-        return False
-    return db.session.scalar(select(Participation.id).where(
-        Participation.poll_id == poll.id, Participation.receipt == code).limit(1)) is not None
+    return db.session.scalar(receipts_query(poll).where(Participation.receipt == code).limit(1)) is not None
 
 
 def poll_record(poll: Poll) -> dict:
