@@ -61,6 +61,11 @@ def create_app(config_class=DevConfig) -> Flask:
 
     wrap_views(app)
     app.wsgi_app = LastResort(app.wsgi_app, app)
+    # The mappers are set up now, once, not inside the first request that touches a model
+    # (after a restart, in the middle of a vote).
+    from sqlalchemy.orm import configure_mappers
+
+    configure_mappers()
     return app
 
 

@@ -58,11 +58,21 @@ def tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write_lock() else "BEGIN")
 
 
+# session.info: the transaction that read_first left open on PostgreSQL, having only read,
+# so the writes may follow in it (only in that very transaction).
+_READS_ONLY = "gongyi_reads_only"
+
+
 @contextmanager
 def write_transaction(session):
     """End the current (read) transaction and run the block in one that holds the write
-    lock from its first statement; commits on success, rolls back on error."""
-    session.rollback()
+    lock from its first statement; commits on success, rolls back on error. On
+    PostgreSQL, after `read_first()`, the block goes on in the transaction that read:
+    its reads hold no lock there, and a BEGIN and a COMMIT fewer are two round trips."""
+    real = session() if isinstance(session, scoped_session) else session
+    reads_only = real.info.pop(_READS_ONLY, None)
+    if reads_only is None or reads_only is not real.get_transaction() or real.new or real.dirty or real.deleted:
+        session.rollback()
     token = _force_write.set(True)
     try:
         yield session
@@ -91,7 +101,8 @@ def read_transaction(session):
 def read_first(session):
     """Run the block's reads in a plain (deferred) transaction and end it at once, keeping
     what it loaded (not expired), so the request can check them without a statement and
-    then write in `write_transaction()`. Inside a transaction already begun (something
+    then write in `write_transaction()` (on PostgreSQL, whose reads lock nothing, the
+    transaction stays open for those writes). Inside a transaction already begun (something
     of this request read before), the block simply reads in it."""
     real = session() if isinstance(session, scoped_session) else session
     if real.in_transaction():
@@ -100,6 +111,9 @@ def read_first(session):
     token = _force_read.set(True)
     try:
         yield session
+        if real.get_bind().dialect.name == "postgresql":
+            real.info[_READS_ONLY] = real.get_transaction()  # no lock to let go of: the writes go on in it
+            return
         expire, real.expire_on_commit = real.expire_on_commit, False
         try:
             real.commit()  # only reads happened: this ends the read snapshot

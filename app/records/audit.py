@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import make_transient_to_detached
 
 from app.accounts.models import utcnow
 from app.extensions import db
@@ -70,15 +71,35 @@ def hash_of(ev) -> str:
                       ev.object_type, ev.object_id, ev.payload, ev.chain)
 
 
+# The append's two statements, built once: a statement object keeps its cache key, so
+# neither is rebuilt nor its key recomputed on every event (a vote writes one each).
+_APPEND: dict[str, object] = {}
+
+
+def _append_statements():
+    if not _APPEND:
+        head, ev = AuditHead.__table__, AuditEvent.__table__
+        _APPEND["head"] = (select(head.c.seq, head.c.hash).where(head.c.chain == bindparam("chain"))
+                           .with_for_update())
+        # A Core INSERT, not the unit of work: one row whose id is all the caller needs back.
+        _APPEND["event"] = insert(ev).values({c: bindparam(c, type_=ev.c[c].type) for c in _EVENT_COLUMNS}
+                                             ).returning(ev.c.id)
+    return _APPEND
+
+
+_EVENT_COLUMNS = ("chain", "seq", "at", "kind", "village_id", "township_id", "actor_id", "object_type",
+                  "object_id", "payload", "prev_hash", "hash")
+
+
 def _locked_head(chain: str):
     """(seq, hash) of the chain's head, its row locked until the transaction ends: one
     statement; a chain's first event also creates its head (one more)."""
-    t = AuditHead.__table__
-    row = db.session.execute(select(t.c.seq, t.c.hash).where(t.c.chain == chain).with_for_update()).first()
+    row = db.session.execute(_append_statements()["head"], {"chain": chain}).first()
     if row is None:
         # Two first events of one chain at once: the second waits for the first's row.
-        insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        stmt = insert(t).values(chain=chain, seq=0, hash=GENESIS)
+        t = AuditHead.__table__
+        insert_ = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        stmt = insert_(t).values(chain=chain, seq=0, hash=GENESIS)
         stmt = stmt.on_conflict_do_update(index_elements=[t.c.chain], set_={"chain": stmt.excluded.chain})
         row = db.session.execute(stmt.returning(t.c.seq, t.c.hash)).first()
     return row
@@ -92,7 +113,7 @@ def record_event(kind: str, *, actor=None, village_id: int | None = None, townsh
     Two statements on a chain whose head exists (the head's SELECT … FOR UPDATE and the
     event's INSERT, whose trigger moves the head), besides reading back the bound rows
     this transaction changed since its last event, which the event carries under
-    "rows" (app.records.binding).
+    "rows" (app.records.binding). Returns the event, persistent in the session.
 
     The payload must never hold a secret ballot's choice; callers pass only what may be
     read by an overseer years later.
@@ -117,11 +138,13 @@ def record_event(kind: str, *, actor=None, village_id: int | None = None, townsh
     actor_id = actor.id if actor is not None and hasattr(actor, "id") else None
     digest = event_hash(head_hash, seq, at, kind, village_id, township_id, actor_id, object_type,
                         object_id, body, chain)
-    event = AuditEvent(chain=chain, seq=seq, at=at, kind=kind, village_id=village_id, township_id=township_id,
-                       actor_id=actor_id, object_type=object_type, object_id=object_id,
-                       payload=body, prev_hash=head_hash, hash=digest)
-    db.session.add(event)
-    db.session.flush()
+    values = {"chain": chain, "seq": seq, "at": at, "kind": kind, "village_id": village_id,
+              "township_id": township_id, "actor_id": actor_id, "object_type": object_type,
+              "object_id": object_id, "payload": body, "prev_hash": head_hash, "hash": digest}
+    event_id = db.session.execute(_append_statements()["event"], values).scalar_one()
+    event = AuditEvent(id=event_id, **values)
+    make_transient_to_detached(event)  # the row exists: the object stands for it, unchanged
+    session.add(event)
     session.info[LAST_PLACE_KEY] = (village_id, township_id)
     return event
 

@@ -279,6 +279,18 @@ def _notify_entered(poll: Poll, voter: Person, actor: Person, what) -> None:
     notifications.notify(voter, "ballot_entered", what, notifications._poll_url(poll), key=None)
 
 
+_RECHECK: list = []
+
+
+def _recheck_statement():
+    """The poll's four changing columns FOR SHARE, built once (it keeps its cache key)."""
+    if not _RECHECK:
+        t = Poll.__table__
+        _RECHECK.append(select(t.c.status, t.c.opens_at, t.c.closes_at, t.c.key_id)
+                        .where(t.c.id == bindparam("poll_id")).with_for_update(read=True))
+    return _RECHECK[0]
+
+
 def _recheck_open(poll: Poll, now: datetime | None, *, exclusive: bool) -> Poll:
     """The poll's open state again, in the write transaction, locked against closing: on
     PostgreSQL FOR SHARE (or FOR UPDATE to replace a lost key), which waits for a close
@@ -290,9 +302,7 @@ def _recheck_open(poll: Poll, now: datetime | None, *, exclusive: bool) -> Poll:
     if exclusive:
         poll = _locked_poll(poll, exclusive=True)
     else:  # the four columns that can have changed, onto the loaded poll (not marked changed)
-        t = Poll.__table__
-        fresh = db.session.execute(select(t.c.status, t.c.opens_at, t.c.closes_at, t.c.key_id)
-                                   .where(t.c.id == poll.id).with_for_update(read=True)).one()
+        fresh = db.session.execute(_recheck_statement(), {"poll_id": poll.id}).one()
         for name, value in fresh._mapping.items():
             set_committed_value(poll, name, value)
     if not poll.accepting_ballots(now):

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, re
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from app import clock
@@ -142,25 +142,38 @@ def confirm_choice(poll_id: int):
                                   **_context(poll, confirm=form.choice.data))
 
 
+_CAST_LOAD = []  # the loader's statement, built once: a statement object keeps its cache key
+
+
+def _cast_load_statement():
+    """The signed-in person with their roles, the poll with its proposal and village, and
+    the person's roster entry, for bound :person_id and :poll_id. Built once per process:
+    building it and computing its cache key on every cast cost as much as running it."""
+    if not _CAST_LOAD:
+        from app.accounts.models import Village
+        from app.deliberation.models import Proposal
+
+        poll_id, person_id = bindparam("poll_id"), bindparam("person_id")
+        _CAST_LOAD.append(
+            select(Person, Poll, RosterEntry).select_from(Person)
+            .outerjoin(Poll, Poll.id == poll_id)
+            .outerjoin(Proposal, Proposal.id == Poll.proposal_id)
+            .outerjoin(Village, Village.id == Poll.village_id)
+            .outerjoin(RosterEntry, and_(RosterEntry.poll_id == Poll.id, RosterEntry.person_id == Person.id))
+            .options(joinedload(Person.roles), contains_eager(Poll.proposal), contains_eager(Poll.village))
+            .where(Person.id == person_id))
+    return _CAST_LOAD[0]
+
+
 @route_loader("voting.cast")
 def _load_for_cast(person_id: int) -> Person | None:
     """The cast's reads in one query, outside the write lock: the signed-in person with
     their roles, the poll with its proposal and village, and the person's roster entry.
     Permission and window checks then use what it loaded, without a statement."""
-    from app.accounts.models import Village
-    from app.deliberation.models import Proposal
-
     poll_id = (request.view_args or {}).get("poll_id")
-    stmt = (select(Person, Poll, RosterEntry).select_from(Person)
-            .outerjoin(Poll, Poll.id == poll_id)
-            .outerjoin(Proposal, Proposal.id == Poll.proposal_id)
-            .outerjoin(Village, Village.id == Poll.village_id)
-            .outerjoin(RosterEntry, and_(RosterEntry.poll_id == Poll.id, RosterEntry.person_id == Person.id))
-            .options(joinedload(Person.roles),
-                     contains_eager(Poll.proposal), contains_eager(Poll.village))
-            .where(Person.id == person_id))
     with read_first(db.session):
-        row = db.session.execute(stmt).unique().first()
+        row = db.session.execute(_cast_load_statement(), {"poll_id": poll_id, "person_id": person_id}
+                                 ).unique().first()
     if row is None:
         return None
     person, poll, entry = row
