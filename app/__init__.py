@@ -20,7 +20,7 @@ def create_app(config_class=DevConfig) -> Flask:
     logging.getLogger("gongyi").setLevel(logging.INFO)
 
     from app import clock, database, i18n, security
-    from app.extensions import babel, compress, csrf, db, htmx, limiter, login_manager, migrate
+    from app.extensions import babel, compress, csrf, db, htmx, login_manager, migrate
 
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = i18n.translation_directories(app)
     db.init_app(app)
@@ -32,7 +32,6 @@ def create_app(config_class=DevConfig) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_wtforms_translations(app)
-    limiter.init_app(app)
     htmx.init_app(app)
     compress.init_app(app)
     login_manager.init_app(app)

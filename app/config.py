@@ -71,10 +71,7 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = GONGYI_TIMEZONE
     LANGUAGES = ("zh_Hans", "en")
 
-    # Rate limits (Flask-Limiter, for anything else): in memory, Redis when set.
     REDIS_URL = os.environ.get("REDIS_URL")
-    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
-    RATELIMIT_HEADERS_ENABLED = True
     # Sign-in limits (app.accounts.throttle): counted in Redis when REDIS_URL is set,
     # else in the database, so every gunicorn worker and machine sees one count. Wrong
     # passwords and codes count per account and per address (only failures); code
@@ -128,7 +125,6 @@ class TestConfig(Config):
     )
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     WTF_CSRF_ENABLED = True
-    RATELIMIT_STORAGE_URI = "memory://"
     THROTTLE_REDIS_URL = os.environ.get("THROTTLE_REDIS_TEST_URL")
     POLL_KEY_REDIS_URL = os.environ.get("POLL_KEY_REDIS_TEST_URL")
     SQLITE_CHECKPOINT_TIMEOUT_MS = 0  # the suite's outer transaction would hold it for nothing

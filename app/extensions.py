@@ -1,8 +1,6 @@
 """Flask extensions: created here, configured in create_app()."""
 from flask_babel import Babel
 from flask_compress import Compress
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -24,6 +22,5 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address)
 htmx = Htmx()
 compress = Compress()  # gzip/brotli for pages and static files on slow village networks

@@ -27,7 +27,6 @@ if not os.environ.get("TEST_DATABASE_URL"):
 from app import create_app  # noqa: E402
 from app.config import TestConfig  # noqa: E402
 from app.extensions import db as _db  # noqa: E402
-from app.extensions import limiter  # noqa: E402
 
 ON_POSTGRES = os.environ["TEST_DATABASE_URL"].startswith("postgres")
 
@@ -100,7 +99,6 @@ def db(app):
 @pytest.fixture(autouse=True)
 def _fresh_counters(app):
     with app.app_context():
-        limiter.reset()
         backend = app.extensions.get("gongyi_messages")
         if backend is not None and hasattr(backend, "outbox"):
             backend.outbox.clear()

@@ -1,10 +1,10 @@
 """Sign-in limits that every process and machine shares.
 
-Flask-Limiter's memory storage is per process, so under gunicorn with four workers
-each worker counted on its own. Here the counts live where every worker sees them:
+A count kept in each process's memory would let every gunicorn worker count on its
+own. Here the counts live where every worker sees them:
 
 - with REDIS_URL (several machines): Redis, through the `limits` library's moving
-  window (the library Flask-Limiter itself uses);
+  window;
 - without Redis (one machine, any number of workers): the `login_failure` table,
   counted and written in the same write transaction (SQLite's BEGIN IMMEDIATE, or a
   PostgreSQL advisory lock on the key), so concurrent workers cannot both slip past.

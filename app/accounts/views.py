@@ -7,7 +7,6 @@ from typing import Callable
 from flask import (
     Blueprint, current_app, flash, has_request_context, redirect, render_template, request, session, url_for,
 )
-from flask_limiter.util import get_remote_address
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
@@ -19,7 +18,7 @@ from app.accounts.forms import (
 )
 from app.accounts.models import PeopleImport, Person, Village
 from app.accounts.permissions import can_manage_people
-from app.extensions import db, limiter, login_manager
+from app.extensions import db, login_manager
 from app.htmx import render_page_or_partial
 from app.loaders import in_village_or_404
 from app.inputs import parse_id
@@ -67,7 +66,7 @@ def init_login(app):
 
 
 def _address() -> str:
-    return get_remote_address() or "unknown"
+    return request.remote_addr or "unknown"
 
 
 def _too_many(*checks: tuple[str, str]):

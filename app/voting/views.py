@@ -38,9 +38,9 @@ bp = Blueprint("voting", __name__, cli_group=None)
 RECEIPTS_KEY = "voting_receipts"
 
 
-def _poll_or_404(poll_id: int) -> Poll:
+def _poll_or_404(poll_id: int, user=current_user) -> Poll:
     poll = db.session.get(Poll, poll_id)
-    if poll is None or not can_view_poll(current_user, poll):
+    if poll is None or not can_view_poll(user, poll):
         abort(404)  # another village's poll does not exist for this person
     return poll
 
@@ -115,10 +115,10 @@ class OutsideWindow(Refused):
     """A ballot for a poll that is closed or not yet open: said in words, not 403."""
 
 
-def _refuse_outside_window(poll: Poll) -> None:
+def _refuse_outside_window(poll: Poll, user=current_user) -> None:
     """A voter on the roster whose poll is not taking ballots is told when it closed
     (or opens) and that the choice was not saved; the Refused handler shows it."""
-    if not is_on_roster(current_user, poll) or poll.accepting_ballots():
+    if not is_on_roster(user, poll) or poll.accepting_ballots():
         return
     if poll.is_closed or (poll.closes_at and poll.closes_at <= utcnow()):
         raise OutsideWindow(_("This vote closed at %(when)s; your choice was not saved.",
@@ -187,20 +187,21 @@ def _load_for_cast(person_id: int) -> Person | None:
 @login_required
 def cast(poll_id: int):
     """Step two: cast the confirmed choice. Everything is read before the write
-    transaction (_load_for_cast), which then holds the lock for the writes only."""
-    poll = _poll_or_404(poll_id)
-    _refuse_outside_window(poll)
-    require(can_vote(current_user, poll))
+    transaction (_load_for_cast), which then holds the lock for the writes only. The
+    person is taken out of the current_user proxy once: the checks read it many times."""
+    user = current_user._get_current_object()
+    poll = _poll_or_404(poll_id, user)
+    _refuse_outside_window(poll, user)
+    require(can_vote(user, poll))
     form = ChoiceForm()
     if not form.validate_on_submit():
         abort(400)
     try:
         with write_transaction(db.session):
-            receipt = services.cast_ballot(poll, current_user, form.choice.data,
-                                           request_key=form.request_key.data or None)
+            receipt = services.cast_ballot(poll, user, form.choice.data, request_key=form.request_key.data or None)
     except services.VotingError as exc:
         if isinstance(exc, services.PollNotOpen):
-            _refuse_outside_window(db.session.get(Poll, poll_id))  # it closed since it was read
+            _refuse_outside_window(db.session.get(Poll, poll_id), user)  # it closed since it was read
         flash(str(exc), "error")
         return redirect(url_for("voting.poll_detail", poll_id=poll_id))
     if is_partial_request():
