@@ -87,12 +87,15 @@ class BaseForm(FlaskForm):
 
 
 def _undecodable(raw: bytes) -> bool:
-    for pair in raw.replace(b";", b"&").split(b"&"):
-        for part in pair.split(b"=", 1):
-            try:
-                unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
-            except UnicodeDecodeError:
-                return True
+    """Some name or value of a query string or urlencoded body is not UTF-8 once its %XX
+    escapes are undone. The separators (& ; =) are ASCII, which never falls inside a
+    multi-byte sequence, so the whole text decodes exactly when every part does."""
+    if b"%" not in raw and raw.isascii():
+        return False
+    try:
+        unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return True
     return False
 
 

@@ -94,7 +94,8 @@ _EVENT_COLUMNS = ("chain", "seq", "at", "kind", "village_id", "township_id", "ac
 def _locked_head(chain: str):
     """(seq, hash) of the chain's head, its row locked until the transaction ends: one
     statement; a chain's first event also creates its head (one more)."""
-    row = db.session.execute(_append_statements()["head"], {"chain": chain}).first()
+    # The chain's tables are not bound rows: straight on the transaction's connection.
+    row = db.session.connection().execute(_append_statements()["head"], {"chain": chain}).first()
     if row is None:
         # Two first events of one chain at once: the second waits for the first's row.
         t = AuditHead.__table__
@@ -141,7 +142,7 @@ def record_event(kind: str, *, actor=None, village_id: int | None = None, townsh
     values = {"chain": chain, "seq": seq, "at": at, "kind": kind, "village_id": village_id,
               "township_id": township_id, "actor_id": actor_id, "object_type": object_type,
               "object_id": object_id, "payload": body, "prev_hash": head_hash, "hash": digest}
-    event_id = db.session.execute(_append_statements()["event"], values).scalar_one()
+    event_id = session.connection().execute(_append_statements()["event"], values).scalar_one()
     event = AuditEvent(id=event_id, **values)
     make_transient_to_detached(event)  # the row exists: the object stands for it, unchanged
     session.add(event)

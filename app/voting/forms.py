@@ -26,12 +26,22 @@ class ChoiceForm(FlaskForm):
     again with the same key (a retry, a double tap) is not cast twice. It is optional,
     so a form rendered before keys existed still casts."""
 
-    choice = HiddenField(validators=[DataRequired()])
-    request_key = HiddenField(validators=[Optional(), Regexp(r"^[A-Za-z0-9_-]{8,64}$")])
+    # Hidden fields show no label: an empty one spares a catalogue look-up per field.
+    choice = HiddenField("", validators=[DataRequired()])
+    request_key = HiddenField("", validators=[Optional(), Regexp(r"^[A-Za-z0-9_-]{8,64}$")])
 
     def validate_choice(self, field):
         if field.data not in CHOICE_LABELS:
             raise ValidationError(_l("Please choose yes, no or abstain."))
+
+
+class CastForm(ChoiceForm):
+    """The cast's submitted fields, read without a token field of their own: CSRFProtect
+    has already refused any POST whose token is wrong before a view runs (the form's
+    field would only make and sign a new token that nobody reads)."""
+
+    class Meta:
+        csrf = False
 
 
 class OpenPollForm(FlaskForm):

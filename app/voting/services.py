@@ -302,7 +302,9 @@ def _recheck_open(poll: Poll, now: datetime | None, *, exclusive: bool) -> Poll:
     if exclusive:
         poll = _locked_poll(poll, exclusive=True)
     else:  # the four columns that can have changed, onto the loaded poll (not marked changed)
-        fresh = db.session.execute(_recheck_statement(), {"poll_id": poll.id}).one()
+        # A read of the poll's own row: straight on the transaction's connection, past the
+        # session's statement hooks (which watch writes to bound tables).
+        fresh = db.session.connection().execute(_recheck_statement(), {"poll_id": poll.id}).one()
         for name, value in fresh._mapping.items():
             set_committed_value(poll, name, value)
     if not poll.accepting_ballots(now):
@@ -384,9 +386,9 @@ def cast_ballot(poll: Poll, voter: Person, choice: str, *, channel: str = "onlin
             return current.receipt
         raise _paper_ballot_stands()
     binding.bind_row(db.session(), table.name, row)
-    if not poll.secret:
-        db.session.execute(_ballot_upsert(), {"id": random_id(), "poll_id": poll.id, "voter_key": entry.unit_key,
-                                              "choice": choice})
+    if not poll.secret:  # ballot rows are bound at the close, as the poll's multiset of choices
+        db.session.connection().execute(_ballot_upsert(), {"id": random_id(), "poll_id": poll.id,
+                                                           "voter_key": entry.unit_key, "choice": choice})
     payload = {"poll_id": poll.id, "voter_id": voter.id, "channel": channel, "entered_by_id": entered_by_id}
     if not poll.secret:
         payload["choice"] = choice  # an open vote records names with choices

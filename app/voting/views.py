@@ -23,7 +23,7 @@ from app.paging import page_arg
 from app.permissions import require
 from app.voting import api, services
 from app.voting.forms import (
-    CHOICE_LABELS, CHOICE_SHORT, ChoiceForm, CloseForm, HallBallotForm, HallCountForm, MeetingOpenForm,
+    CHOICE_LABELS, CHOICE_SHORT, CastForm, ChoiceForm, CloseForm, HallBallotForm, HallCountForm, MeetingOpenForm,
     MinutesForm, OpenPollForm, PaperBallotForm, ReceiptLookupForm, RosterSearchForm, SignInForm, default_closing,
     new_request_key,
 )
@@ -193,7 +193,7 @@ def cast(poll_id: int):
     poll = _poll_or_404(poll_id, user)
     _refuse_outside_window(poll, user)
     require(can_vote(user, poll))
-    form = ChoiceForm()
+    form = CastForm()
     if not form.validate_on_submit():
         abort(400)
     try:

@@ -1,6 +1,8 @@
 """Input answered, never a 500: ids beyond the database's integer, control characters,
 invalid UTF-8, over-long passwords (issue 12 findings 5–7, 9)."""
+import hypothesis.strategies as st
 import pytest
+from hypothesis import given, settings
 from sqlalchemy import select
 
 from app.consultation.models import Post
@@ -138,3 +140,29 @@ def test_a_meeting_signs_in_only_a_person_of_its_own_village(db, login_as, raw):
     for action in ("sign-in", "ballot"):
         resp = b.post(f"/polls/{poll.id}/meeting/{action}", {"person_id": value, "choice": "yes"})
         assert resp.status_code == 400, action
+
+
+_PIECES = [b"a", b"=", b"&", b";", b"+", b"%", b"%E4", b"%B8%AD", b"%E4%B8%AD", b"%FF", b"%26", b"%3D", b"%2",
+           b"%zz", "中".encode(), b"\xff", b"\xe4\xb8", b"x%C3", b"%A9"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=12))
+def test_a_text_is_refused_exactly_when_one_of_its_names_or_values_is_not_utf8(pieces):
+    """The whole-text check of invalid UTF-8 agrees with splitting the text into its
+    names and values and decoding each one."""
+    from urllib.parse import unquote_to_bytes
+
+    from app.inputs import _undecodable
+
+    raw = b"".join(pieces)
+
+    def bad(part):
+        try:
+            unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            return True
+        return False
+
+    one_by_one = any(bad(part) for pair in raw.replace(b";", b"&").split(b"&") for part in pair.split(b"=", 1))
+    assert _undecodable(raw) == one_by_one
