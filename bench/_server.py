@@ -267,10 +267,12 @@ def add_people(village, n: int, *, prefix: str, phone_base: int, password_hash: 
     return people
 
 
-def seed_vote(villages: int = 1, voters: int = 1000, journey: int = 0, secret: bool | None = None) -> dict:
+def seed_vote(villages: int = 1, voters: int = 1000, journey: int = 0, secret: bool | None = None,
+              warmup: int = 0) -> dict:
     """`villages` villages of one township, each with `voters` villagers and one open
     poll in villager_resolution; plus `journey` villagers of the first village who will
-    sign in with PASSWORD. Returns the polls, each voter's session, the journey's phones."""
+    sign in with PASSWORD; with `warmup`, one more village (the last) of that many voters.
+    Returns the polls, each voter's session, the journey's phones."""
     from datetime import timedelta
 
     from app.accounts import services as accounts
@@ -285,7 +287,9 @@ def seed_vote(villages: int = 1, voters: int = 1000, journey: int = 0, secret: b
         township = accounts.create_township("压测镇")
         hashed = hash_password(PASSWORD)
         polls, sessions, walkers = [], [], []
-        for v in range(villages):
+        for v in range(villages + (1 if warmup else 0)):
+            if v == villages:
+                voters = warmup
             village = accounts.create_village(township, f"压测村{v:02d}")
             (author,) = add_people(village, 1, prefix=f"村委{v}-", phone_base=v * 10**6 + 999_000,
                                    password_hash=hashed, role="committee_member")
