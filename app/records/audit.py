@@ -22,7 +22,6 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import make_transient_to_detached
 
 from app.accounts.models import utcnow
 from app.extensions import db
@@ -106,15 +105,35 @@ def _locked_head(chain: str):
     return row
 
 
+@dataclass(frozen=True)
+class AppendedEvent:
+    """An event as record_event wrote it: its row's values, id included (the event's
+    row itself can be read as an AuditEvent; the append does not build one)."""
+
+    id: int
+    chain: str
+    seq: int
+    at: datetime
+    kind: str
+    village_id: int | None
+    township_id: int | None
+    actor_id: int | None
+    object_type: str | None
+    object_id: int | None
+    payload: str
+    prev_hash: str
+    hash: str
+
+
 def record_event(kind: str, *, actor=None, village_id: int | None = None, township_id: int | None = None,
                  obj=None, object_type: str | None = None, object_id: int | None = None,
-                 payload: dict | None = None) -> AuditEvent:
+                 payload: dict | None = None) -> AppendedEvent:
     """Append one event to its chain in the caller's transaction (flushes, never commits).
 
     Two statements on a chain whose head exists (the head's SELECT … FOR UPDATE and the
     event's INSERT, whose trigger moves the head), besides reading back the bound rows
     this transaction changed since its last event, which the event carries under
-    "rows" (app.records.binding). Returns the event, persistent in the session.
+    "rows" (app.records.binding). Returns what it wrote (AppendedEvent).
 
     The payload must never hold a secret ballot's choice; callers pass only what may be
     read by an overseer years later.
@@ -143,11 +162,8 @@ def record_event(kind: str, *, actor=None, village_id: int | None = None, townsh
               "township_id": township_id, "actor_id": actor_id, "object_type": object_type,
               "object_id": object_id, "payload": body, "prev_hash": head_hash, "hash": digest}
     event_id = session.connection().execute(_append_statements()["event"], values).scalar_one()
-    event = AuditEvent(id=event_id, **values)
-    make_transient_to_detached(event)  # the row exists: the object stands for it, unchanged
-    session.add(event)
     session.info[LAST_PLACE_KEY] = (village_id, township_id)
-    return event
+    return AppendedEvent(id=event_id, **values)
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import clock
-from app.accounts.models import Person, utcnow
+from app.accounts.models import Person, RoleGrant, utcnow
 from app.accounts.views import route_loader
 from app.database import read_first, write_transaction
 from app.errors import Refused
@@ -154,13 +155,16 @@ def _cast_load_statement():
         from app.deliberation.models import Proposal
 
         poll_id, person_id = bindparam("poll_id"), bindparam("person_id")
+        # The role grants come as a fourth entity, one row each, rather than through a
+        # joined eager load (whose per-query set-up cost more than the grants).
         _CAST_LOAD.append(
-            select(Person, Poll, RosterEntry).select_from(Person)
+            select(Person, Poll, RosterEntry, RoleGrant).select_from(Person)
             .outerjoin(Poll, Poll.id == poll_id)
             .outerjoin(Proposal, Proposal.id == Poll.proposal_id)
             .outerjoin(Village, Village.id == Poll.village_id)
             .outerjoin(RosterEntry, and_(RosterEntry.poll_id == Poll.id, RosterEntry.person_id == Person.id))
-            .options(joinedload(Person.roles), contains_eager(Poll.proposal), contains_eager(Poll.village))
+            .outerjoin(RoleGrant, RoleGrant.person_id == Person.id)
+            .options(contains_eager(Poll.proposal), contains_eager(Poll.village))
             .where(Person.id == person_id))
     return _CAST_LOAD[0]
 
@@ -172,11 +176,11 @@ def _load_for_cast(person_id: int) -> Person | None:
     Permission and window checks then use what it loaded, without a statement."""
     poll_id = (request.view_args or {}).get("poll_id")
     with read_first(db.session):
-        row = db.session.execute(_cast_load_statement(), {"poll_id": poll_id, "person_id": person_id}
-                                 ).unique().first()
-    if row is None:
+        rows = db.session.execute(_cast_load_statement(), {"poll_id": poll_id, "person_id": person_id}).all()
+    if not rows:
         return None
-    person, poll, entry = row
+    person, poll, entry, _grant = rows[0]
+    set_committed_value(person, "roles", [grant for *_rest, grant in rows if grant is not None])
     if poll is not None:
         remember_roster_entry(poll.id, person.id, entry)
         g.gongyi_cast_poll = poll  # the session only holds it weakly: keep it for the view's get()
