@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import and_, bindparam, select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import clock
@@ -155,16 +155,16 @@ def _cast_load_statement():
         from app.deliberation.models import Proposal
 
         poll_id, person_id = bindparam("poll_id"), bindparam("person_id")
-        # The role grants come as a fourth entity, one row each, rather than through a
-        # joined eager load (whose per-query set-up cost more than the grants).
+        # The role grants (one row each), the proposal and the village come as entities of
+        # their own, set on the person and the poll: an eager load's per-query set-up
+        # cost more than what it loaded.
         _CAST_LOAD.append(
-            select(Person, Poll, RosterEntry, RoleGrant).select_from(Person)
+            select(Person, Poll, RosterEntry, RoleGrant, Proposal, Village).select_from(Person)
             .outerjoin(Poll, Poll.id == poll_id)
             .outerjoin(Proposal, Proposal.id == Poll.proposal_id)
             .outerjoin(Village, Village.id == Poll.village_id)
             .outerjoin(RosterEntry, and_(RosterEntry.poll_id == Poll.id, RosterEntry.person_id == Person.id))
             .outerjoin(RoleGrant, RoleGrant.person_id == Person.id)
-            .options(contains_eager(Poll.proposal), contains_eager(Poll.village))
             .where(Person.id == person_id))
     return _CAST_LOAD[0]
 
@@ -179,8 +179,11 @@ def _load_for_cast(person_id: int) -> Person | None:
         rows = db.session.execute(_cast_load_statement(), {"poll_id": poll_id, "person_id": person_id}).all()
     if not rows:
         return None
-    person, poll, entry, _grant = rows[0]
-    set_committed_value(person, "roles", [grant for *_rest, grant in rows if grant is not None])
+    person, poll, entry, _grant, proposal, village = rows[0]
+    set_committed_value(person, "roles", [row[3] for row in rows if row[3] is not None])
+    if poll is not None:
+        set_committed_value(poll, "proposal", proposal)
+        set_committed_value(poll, "village", village)
     if poll is not None:
         remember_roster_entry(poll.id, person.id, entry)
         g.gongyi_cast_poll = poll  # the session only holds it weakly: keep it for the view's get()
