@@ -5,6 +5,7 @@ import sys
 
 import click
 from flask import Blueprint
+from flask_babel import force_locale
 
 from app import clock
 from app.extensions import db
@@ -68,7 +69,11 @@ def audit_verify(checkpoints, checkpoint_file):
         claims = [Claim.parse(t) for t in texts]
     except CheckpointError as exc:
         raise click.BadParameter(str(exc), param_hint="--checkpoint")
-    result = verify_everything(claims)
+    with force_locale("en"):  # the command speaks English (its lines are what operators search for)
+        _print_verification(verify_everything(claims))
+
+
+def _print_verification(result) -> None:
     report = result.chain
     for broken in report.breaks:
         click.echo(f"Audit chain {broken.chain} BROKEN at event chain={broken.chain} seq={broken.seq}"
@@ -100,7 +105,8 @@ def audit_bind_existing():
     try:
         n = bind_unbound_rows()
     except ValueError as exc:
-        click.echo(f"Audit chain broken, nothing bound: {exc}", err=True)
+        with force_locale("en"):
+            click.echo(f"Audit chain broken, nothing bound: {exc}", err=True)
         sys.exit(1)
     db.session.commit()
     click.echo(f"{n} row(s) bound to the audit chain.")

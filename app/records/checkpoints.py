@@ -25,6 +25,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app import clock
@@ -231,17 +232,20 @@ def check_checkpoints(given: list[Claim], stored: list[Claim], hashes: dict[tupl
     by_key = {(c.chain, c.seq): c for c in stored}
     for origin, claims in (("given", given), ("stored", stored)):
         for c in claims:
-            name = f"checkpoint {c.name} ({origin})"
+            name = (_l("checkpoint %(name)s (given)", name=c.name) if origin == "given"
+                    else _l("checkpoint %(name)s (stored)", name=c.name))
             signed = c if c.signature else by_key.get((c.chain, c.seq)) if origin == "given" else None
             if signed is not None and signed.head_hash == c.head_hash and not signature_valid(public, signed):
-                problems.append(f"{name}: its signature does not verify with the installation's public key")
+                problems.append(_l("%(name)s: its signature does not verify with the installation's public key",
+                                   name=name))
             if last_seqs is None:
                 continue
             last = last_seqs.get(c.chain, 0)
             if c.seq > last:
-                problems.append(f"{name}: chain {c.chain} now ends at event {last}, before this checkpoint's "
-                                "head: events were cut from its end")
+                problems.append(_l("%(name)s: chain %(chain)s now ends at event %(last)s, before this "
+                                   "checkpoint's head: events were cut from its end",
+                                   name=name, chain=c.chain, last=last))
             elif hashes.get((c.chain, c.seq)) != c.head_hash:
-                problems.append(f"{name}: event {c.seq} of chain {c.chain} no longer has this hash: the history "
-                                "before it was rewritten")
+                problems.append(_l("%(name)s: event %(seq)s of chain %(chain)s no longer has this hash: the "
+                                   "history before it was rewritten", name=name, seq=c.seq, chain=c.chain))
     return problems, len(given) + len(stored)

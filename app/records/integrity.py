@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.extensions import db
@@ -26,19 +27,43 @@ from app.records.models import AuditEvent, AuditHead
 
 @dataclass(frozen=True)
 class RowProblem:
+    """A row that no longer matches the chain. `problem` is said in the language of
+    whoever reads it (a lazy text: the check's page in theirs, the command in English)."""
+
     table: str
     row_id: int | str
     problem: str
     seq: int | None = None  # the audit event the row should match: its seq in its chain…
     chain: str | None = None  # …and its chain
+    unbound: bool = False  # no event records the row at all (bind-existing may adopt it)
 
     @property
     def event(self) -> str:
         return f"{self.chain}:{self.seq}" if self.seq else ""
 
     def __str__(self) -> str:
-        at = f" (audit event {self.event})" if self.seq else ""
-        return f"{self.table} {self.row_id}: {self.problem}{at}"
+        """The row as an overseer reads it: what it is and its number, the problem, and
+        the event it should match (the command names the table instead)."""
+        what = TABLE_LABELS.get(self.table, self.table)
+        if self.seq:
+            return str(_l("%(what)s %(id)s: %(problem)s (audit event %(event)s)", what=what,
+                          id=self.row_id, problem=self.problem, event=self.event))
+        return str(_l("%(what)s %(id)s: %(problem)s", what=what, id=self.row_id, problem=self.problem))
+
+
+# What each bound table holds, in words, for the check's page.
+TABLE_LABELS = {
+    "proposal": _l("Proposal"), "proposal_version": _l("Proposal text version"),
+    "stage_change": _l("Stage move"), "authorisation": _l("Authorisation"), "suggestion": _l("Suggestion"),
+    "suggestion_signature": _l("Signature under a suggestion"), "poll": _l("Poll"),
+    "roster_entry": _l("Voter roster of poll"), "poll_participation": _l("Vote taken part in"),
+    "poll_meeting": _l("Meeting"), "poll_attendance": _l("Meeting sign-in"),
+    "poll_hall_count": _l("Scrutineers' paper count"), "consultation_post": _l("Consultation opinion"),
+    "stakeholder": _l("Person concerned"), "consultation_summary": _l("Consultation summary"),
+    "disagreement": _l("Disagreement"), "amendment": _l("Amendment"), "sense_check": _l("Sense check"),
+    "role_grant": _l("Role"), "objection": _l("Objection"), "report": _l("Implementation report"),
+    "report_photo": _l("Report photo"), "filing": _l("Filing with the township"), "ballot": _l("Ballots"),
+}
 
 
 @dataclass
@@ -88,13 +113,14 @@ def walk_chains(want: set[tuple[str, int]]) -> tuple[ChainReport, _Walk]:
             continue
         problem = None
         if row.seq != state.expected:
-            problem = (state.expected, f"event {state.expected} is missing (next present is {row.seq})")
+            problem = (state.expected, _l("event %(seq)s is missing (next present is %(next)s)",
+                                          seq=state.expected, next=row.seq))
         elif row.prev_hash != state.prev:
-            problem = (row.seq, "does not link to the event before it")
+            problem = (row.seq, _l("does not link to the event before it"))
         elif hash_of(row) != row.hash:
-            problem = (row.seq, "its contents (or its chain) do not match its hash")
+            problem = (row.seq, _l("its contents (or its chain) do not match its hash"))
         elif row.chain != INSTALLATION and row.chain != chain_key(row.village_id, row.township_id):
-            problem = (row.seq, "its village or township belongs to another chain")
+            problem = (row.seq, _l("its village or township belongs to another chain"))
         if problem is not None:
             breaks.append(ChainBreak(row.chain, problem[0], row.id, problem[1]))
             state.broken = True
@@ -122,14 +148,15 @@ def walk_chains(want: set[tuple[str, int]]) -> tuple[ChainReport, _Walk]:
         if chain in walked:
             continue
         if chain not in heads:
-            breaks.append(ChainBreak(chain, last, None, "the chain has no head row: it was removed"))
+            breaks.append(ChainBreak(chain, last, None, _l("the chain has no head row: it was removed")))
         elif heads[chain][0] != last:
-            breaks.append(ChainBreak(chain, last + 1, None, f"the chain ends at event {last} but its head says "
-                                                            f"{heads[chain][0]}: events were removed from the end"))
+            breaks.append(ChainBreak(chain, last + 1, None, _l(
+                "the chain ends at event %(last)s but its head says %(head)s: events were removed from the end",
+                last=last, head=heads[chain][0])))
     for chain, (seq, _hash) in sorted(heads.items()):
         if chain not in walk.last_seqs and seq > 0:
-            breaks.append(ChainBreak(chain, 1, None, f"the chain has no events but its head says {seq}: "
-                                                     "every event was removed"))
+            breaks.append(ChainBreak(chain, 1, None, _l(
+                "the chain has no events but its head says %(head)s: every event was removed", head=seq)))
             walk.last_seqs[chain] = 0
     for _id, kind, object_id, village_id, township_id, data in sorted(roles, key=lambda r: r[0]):
         if kind == "role.granted":
@@ -148,17 +175,17 @@ def _compare(problems: list, name: str, key, actual: str | None, walk: _Walk) ->
     bound = walk.latest.pop((name, str(key)), None)
     if bound is None:
         if actual is not None:
-            problems.append(RowProblem(name, key, UNBOUND))
+            problems.append(RowProblem(name, key, UNBOUND, unbound=True))
         return
     expected, _id, chain, seq = bound
     if expected == actual:
         return
     if actual is None:
-        problem = "the row was removed, but its audit event records it"
+        problem = _l("the row was removed, but its audit event records it")
     elif expected is None:
-        problem = "the row is present, but its audit event records it as removed"
+        problem = _l("the row is present, but its audit event records it as removed")
     else:
-        problem = "its contents differ from its audit event"
+        problem = _l("its contents differ from its audit event")
     problems.append(RowProblem(name, key, problem, seq, chain))
 
 
@@ -196,13 +223,13 @@ def _check_rows(walk: _Walk) -> list[RowProblem]:
         if name == "report_photo":
             for r in rows:
                 if _file_sha256(upload_dir / r["stored_name"]) != r["sha256"]:
-                    problems.append(RowProblem(name, r["id"], "the photo file on disk differs from its recorded "
-                                                              "SHA-256 (replaced or missing)"))
+                    problems.append(RowProblem(name, r["id"], _l("the photo file on disk differs from its "
+                                                                 "recorded SHA-256 (replaced or missing)")))
     # Bound rows that are gone from their tables.
     for (name, key), (expected, _id, chain, seq) in sorted(walk.latest.items(), key=lambda kv: kv[1][1]):
         if name != BALLOTS and expected is not None:
             problems.append(RowProblem(name, int(key) if key.isdigit() else key,
-                                       "the row was removed, but its audit event records it", seq, chain))
+                                       _l("the row was removed, but its audit event records it"), seq, chain))
     problems += _check_derived(kept, walk)
     return problems
 
@@ -215,14 +242,15 @@ def _check_derived(kept: dict[str, list[dict]], walk: _Walk) -> list[RowProblem]
     for p in kept["proposal"]:
         move = last_move.get(p["id"])
         if move is not None and move["to_stage"] != p["stage"]:
-            problems.append(RowProblem("proposal", p["id"], f"its stage “{p['stage']}” is not where its last stage "
-                                                            f"move (stage_change {move['id']}) led"))
+            problems.append(RowProblem("proposal", p["id"], _l(
+                "its stage “%(stage)s” is not where its last stage move (stage_change %(move)s) led",
+                stage=p["stage"], move=move["id"])))
     granted = {(g["person_id"], g["role"], g["village_id"], g["township_id"]): g["id"] for g in kept["role_grant"]}
     for key in sorted(set(granted) - walk.roles, key=str):
-        problems.append(RowProblem("role_grant", granted[key], "no role.granted event gives this role"))
+        problems.append(RowProblem("role_grant", granted[key], _l("no role.granted event gives this role")))
     for person_id, role, village_id, township_id in sorted(walk.roles - set(granted), key=str):
-        problems.append(RowProblem("role_grant", f"person {person_id}",
-                                   f"the role “{role}” was granted and not revoked, but the grant is missing"))
+        problems.append(RowProblem("role_grant", _l("person %(id)s", id=person_id), _l(
+            "the role “%(role)s” was granted and not revoked, but the grant is missing", role=role)))
     recount = ballots_at_close()
     for poll in kept["poll"]:
         if poll["status"] != "closed":
@@ -230,10 +258,12 @@ def _check_derived(kept: dict[str, list[dict]], walk: _Walk) -> list[RowProblem]
         counted = {c: n for c, n in recount.get(poll["id"], {}).items() if n}
         bound = walk.latest.get((BALLOTS, str(poll["id"])))
         if bound is None:
-            problems.append(RowProblem("ballot", f"poll {poll['id']}", "no audit event records the ballots at close"))
+            problems.append(RowProblem("ballot", _l("poll %(id)s", id=poll["id"]),
+                                       _l("no audit event records the ballots at close")))
         elif {c: n for c, n in (bound[0] or {}).items() if n} != counted:
-            problems.append(RowProblem("ballot", f"poll {poll['id']}", "the ballots do not recount to the choices "
-                                                                       "recorded at close", bound[3], bound[2]))
+            problems.append(RowProblem("ballot", _l("poll %(id)s", id=poll["id"]),
+                                       _l("the ballots do not recount to the choices recorded at close"),
+                                       bound[3], bound[2]))
         tally = json.loads(poll["tally_json"]) if poll.get("tally_json") else {}
         # A secret poll's paper ballots are counted by the scrutineers as totals (tally
         # "hall", bound with poll_hall_count); the ballot table holds the phone ballots.
@@ -241,7 +271,8 @@ def _check_derived(kept: dict[str, list[dict]], walk: _Walk) -> list[RowProblem]
         stored = {c: tally.get(c, 0) - (hall.get(c) or 0) for c in ("yes", "no", "abstain")}
         stored = {c: n for c, n in stored.items() if n}
         if stored != counted:
-            problems.append(RowProblem("poll", poll["id"], "its stored tally does not equal the count of its ballots"))
+            problems.append(RowProblem("poll", poll["id"],
+                                       _l("its stored tally does not equal the count of its ballots")))
     return problems
 
 
@@ -261,7 +292,7 @@ def verify_everything(checkpoints=()) -> Verification:
     return result
 
 
-UNBOUND = "no audit event records it"
+UNBOUND = _l("no audit event records it")
 
 
 def bind_unbound_rows() -> int:
@@ -277,7 +308,7 @@ def bind_unbound_rows() -> int:
     report, walk = walk_chains(set())
     if not report.ok:
         raise ValueError(report.problem)
-    problems = [p for p in _check_rows(walk) if p.problem == UNBOUND and isinstance(p.row_id, int)]
+    problems = [p for p in _check_rows(walk) if p.unbound and isinstance(p.row_id, int)]
     rows = [p for p in problems if p.table in BOUND]
     if not rows:
         return 0

@@ -3,6 +3,7 @@ database refuses the change in the first place."""
 from __future__ import annotations
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -100,7 +101,10 @@ def test_deleting_the_tail_of_the_chain_is_detected(chain, db, cast):
             ("DELETE FROM audit_event WHERE chain = :c AND seq >= :s", {"c": c, "s": last - 1}))
     report = verify_chain()
     assert not report.ok and (report.broken_chain, report.broken_seq) == (c, last - 1)
-    assert "removed from the end" in report.problem
+    with force_locale("en"):
+        assert "removed from the end" in str(report.problem)
+    with force_locale("zh_Hans"):
+        assert "末尾" in str(report.problem)  # the check's page says it in the overseer's language
 
 
 def test_the_overseer_page_names_the_first_broken_event(chain, db, cast, login_as):
@@ -110,7 +114,10 @@ def test_the_overseer_page_names_the_first_broken_event(chain, db, cast, login_a
     b = login_as(cast.overseer)
     resp = b.get("/oversight/audit")
     assert resp.status_code == 409
-    assert f"{seq}" in resp.get_data(as_text=True)
+    page = resp.get_data(as_text=True)
+    assert f"{seq}" in page
+    # The reason is in the page's language, not the command's English.
+    assert "与其哈希不符" in page and "do not match its hash" not in page
 
 
 def test_the_overseer_page_reports_an_intact_chain(chain, db, cast, login_as):

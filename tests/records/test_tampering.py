@@ -239,6 +239,15 @@ CASES = [
 ]
 
 
+def test_the_check_page_names_a_changed_row_in_words_and_in_chinese(world, db, cast, login_as):
+    """The overseer's check page says what was changed and why in the page's language,
+    without the table names and English of the command."""
+    _sql(db, "UPDATE consultation_post SET body = '我反对修路。' WHERE id = :post", post=world.ids["post"])
+    page = login_as(cast.overseer).get("/oversight/audit").get_data(as_text=True)
+    assert f"协商意见 {world.ids['post']}：其内容与审计事件记录的不一致" in page
+    assert "consultation_post" not in page and "differ from its audit event" not in page
+
+
 def test_an_untouched_record_verifies_with_the_board_checkpoint(world, runner):
     result = runner.invoke(args=["audit", "verify", "--checkpoint", world.checkpoint])
     assert result.exit_code == 0, result.output
