@@ -410,3 +410,26 @@ def test_the_notice_board_comes_in_pages_of_the_newest_notices(client):
     assert html.count('class="board-link"') == BOARD_PAGE and f"{url}?page=2" in html
     last = client.get(f"{url}?page=3").get_data(as_text=True)
     assert last.count('class="board-link"') == BOARD_PAGE and "?page=4" not in last
+
+
+def test_the_printed_notice_board_comes_in_the_same_pages(client):
+    """The A4 print of a board with years of notices draws one page of them (each with
+    its QR code) and says which page it is, instead of every notice ever posted."""
+    from app.records.views_board import BOARD_PAGE
+
+    committee = make_user(["committee_member", "villager"])
+    village = committee.village
+    made = iter(range(1000))
+
+    def grow(n):
+        for _ in range(n):
+            make_proposal("publicized", village, committee, title=f"公示议题{next(made):03d}")
+        db.session.flush()
+
+    url = f"/board/{village.id}/print"
+    first, second = _two_sizes(client, url, grow, small=BOARD_PAGE + 1, large=BOARD_PAGE * 2 + 5)
+    assert first == second, f"{first} statements for {BOARD_PAGE + 1} notices, {second} for {BOARD_PAGE * 2 + 5}"
+    html = client.get(url).get_data(as_text=True)
+    assert html.count('class="print-notice"') == BOARD_PAGE and "第 1 页，共 3 页" in html and f"{url}?page=2" in html
+    last = client.get(f"{url}?page=3").get_data(as_text=True)
+    assert last.count('class="print-notice"') == 5 and "?page=4" not in last

@@ -24,10 +24,6 @@ def _board_query(village):
             .order_by(Proposal.stage_entered_at.desc(), Proposal.id.desc()))
 
 
-def board_proposals(village) -> list:
-    return list(db.session.scalars(_board_query(village)))
-
-
 def qr_svg(url: str) -> Markup:
     """An inline SVG QR code (no script, no external image; the CSP allows it)."""
     svg = segno.make(url, error="m").svg_inline(scale=4, border=2, dark="#000", light="#fff")
@@ -97,12 +93,18 @@ def _send_board_photo(village_id: int, proposal_id: int, photo_id: int, *, thumb
 
 @bp.get("/board/<int:village_id>/print")
 def board_print(village_id: int):
+    """The board for printing at A4, in the board's own pages (20 notices, each with its
+    QR code): a village's board grows year by year, its print must not."""
+    from app.paging import page_arg
+
     village = db.session.get(Village, village_id) or abort(404)
+    pager = db.paginate(_board_query(village), page=page_arg(), per_page=BOARD_PAGE, max_per_page=BOARD_PAGE,
+                        error_out=False)
     items = []
-    for p in board_proposals(village):
+    for p in pager.items:
         url = url_for("records.board_item", village_id=village.id, proposal_id=p.id, _external=True)
         items.append((p, qr_svg(url), url))
-    return render_template("records/board_print.html", village=village, items=items)
+    return render_template("records/board_print.html", village=village, items=items, pager=pager)
 
 
 @bp.app_context_processor
