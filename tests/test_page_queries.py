@@ -390,9 +390,8 @@ def test_a_long_audit_trail_comes_in_pages_and_checks_every_event(login_as):
     assert 0 < rest.count('id="event-') < 100 and "?page=3" not in rest
 
 
-def test_the_notice_board_comes_in_pages_of_the_newest_notices(client):
-    from app.records.views_board import BOARD_PAGE
-
+def _posting_board():
+    """A village and a function that posts n more notices on its board."""
     committee = make_user(["committee_member", "villager"])
     village = committee.village
     made = iter(range(1000))
@@ -402,6 +401,13 @@ def test_the_notice_board_comes_in_pages_of_the_newest_notices(client):
             make_proposal("publicized", village, committee, title=f"公示议题{next(made):03d}")
         db.session.flush()
 
+    return village, grow
+
+
+def test_the_notice_board_comes_in_pages_of_the_newest_notices(client):
+    from app.records.views_board import BOARD_PAGE
+
+    village, grow = _posting_board()
     url = f"/board/{village.id}"
     # Past one page, a longer board costs no more statements: only one page is drawn.
     first, second = _two_sizes(client, url, grow, small=BOARD_PAGE + 1, large=BOARD_PAGE * 3)
@@ -417,15 +423,7 @@ def test_the_printed_notice_board_comes_in_the_same_pages(client):
     its QR code) and says which page it is, instead of every notice ever posted."""
     from app.records.views_board import BOARD_PAGE
 
-    committee = make_user(["committee_member", "villager"])
-    village = committee.village
-    made = iter(range(1000))
-
-    def grow(n):
-        for _ in range(n):
-            make_proposal("publicized", village, committee, title=f"公示议题{next(made):03d}")
-        db.session.flush()
-
+    village, grow = _posting_board()
     url = f"/board/{village.id}/print"
     first, second = _two_sizes(client, url, grow, small=BOARD_PAGE + 1, large=BOARD_PAGE * 2 + 5)
     assert first == second, f"{first} statements for {BOARD_PAGE + 1} notices, {second} for {BOARD_PAGE * 2 + 5}"
