@@ -16,6 +16,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from datetime import datetime
 from typing import Any
 
@@ -70,20 +71,15 @@ def hash_of(ev) -> str:
                       ev.object_type, ev.object_id, ev.payload, ev.chain)
 
 
-# The append's two statements, built once: a statement object keeps its cache key, so
-# neither is rebuilt nor its key recomputed on every event (a vote writes one each).
-_APPEND: dict[str, object] = {}
-
-
-def _append_statements():
-    if not _APPEND:
-        head, ev = AuditHead.__table__, AuditEvent.__table__
-        _APPEND["head"] = (select(head.c.seq, head.c.hash).where(head.c.chain == bindparam("chain"))
-                           .with_for_update())
-        # A Core INSERT, not the unit of work: one row whose id is all the caller needs back.
-        _APPEND["event"] = insert(ev).values({c: bindparam(c, type_=ev.c[c].type) for c in _EVENT_COLUMNS}
-                                             ).returning(ev.c.id)
-    return _APPEND
+@cache
+def _append_statements() -> dict:
+    """The append's two statements, built once: a statement object keeps its cache key, so
+    neither is rebuilt nor its key recomputed on every event (a vote writes one each)."""
+    head, ev = AuditHead.__table__, AuditEvent.__table__
+    return {"head": select(head.c.seq, head.c.hash).where(head.c.chain == bindparam("chain")).with_for_update(),
+            # A Core INSERT, not the unit of work: one row whose id is all the caller needs back.
+            "event": insert(ev).values({c: bindparam(c, type_=ev.c[c].type) for c in _EVENT_COLUMNS}
+                                       ).returning(ev.c.id)}
 
 
 _EVENT_COLUMNS = ("chain", "seq", "at", "kind", "village_id", "township_id", "actor_id", "object_type",

@@ -35,7 +35,6 @@ class RowProblem:
     problem: str
     seq: int | None = None  # the audit event the row should match: its seq in its chain…
     chain: str | None = None  # …and its chain
-    unbound: bool = False  # no event records the row at all (bind-existing may adopt it)
 
     @property
     def event(self) -> str:
@@ -175,7 +174,7 @@ def _compare(problems: list, name: str, key, actual: str | None, walk: _Walk) ->
     bound = walk.latest.pop((name, str(key)), None)
     if bound is None:
         if actual is not None:
-            problems.append(RowProblem(name, key, UNBOUND, unbound=True))
+            problems.append(RowProblem(name, key, UNBOUND))
         return
     expected, _id, chain, seq = bound
     if expected == actual:
@@ -308,7 +307,7 @@ def bind_unbound_rows() -> int:
     report, walk = walk_chains(set())
     if not report.ok:
         raise ValueError(report.problem)
-    problems = [p for p in _check_rows(walk) if p.unbound and isinstance(p.row_id, int)]
+    problems = [p for p in _check_rows(walk) if p.problem is UNBOUND and isinstance(p.row_id, int)]
     rows = [p for p in problems if p.table in BOUND]
     if not rows:
         return 0

@@ -7,6 +7,7 @@ import json
 import random
 import secrets
 from datetime import datetime
+from functools import cache
 
 from cryptography.exceptions import InvalidTag
 from flask_babel import gettext as _
@@ -279,16 +280,12 @@ def _notify_entered(poll: Poll, voter: Person, actor: Person, what) -> None:
     notifications.notify(voter, "ballot_entered", what, notifications._poll_url(poll), key=None)
 
 
-_RECHECK: list = []
-
-
+@cache
 def _recheck_statement():
     """The poll's four changing columns FOR SHARE, built once (it keeps its cache key)."""
-    if not _RECHECK:
-        t = Poll.__table__
-        _RECHECK.append(select(t.c.status, t.c.opens_at, t.c.closes_at, t.c.key_id)
-                        .where(t.c.id == bindparam("poll_id")).with_for_update(read=True))
-    return _RECHECK[0]
+    t = Poll.__table__
+    return (select(t.c.status, t.c.opens_at, t.c.closes_at, t.c.key_id)
+            .where(t.c.id == bindparam("poll_id")).with_for_update(read=True))
 
 
 def _recheck_open(poll: Poll, now: datetime | None, *, exclusive: bool) -> Poll:

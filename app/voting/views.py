@@ -2,6 +2,8 @@
 closing polls, the clerk's hybrid meeting page, and the close-due-polls command."""
 from __future__ import annotations
 
+from functools import cache
+
 import click
 from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -143,30 +145,25 @@ def confirm_choice(poll_id: int):
                                   **_context(poll, confirm=form.choice.data))
 
 
-_CAST_LOAD = []  # the loader's statement, built once: a statement object keeps its cache key
-
-
+@cache
 def _cast_load_statement():
     """The signed-in person with their roles, the poll with its proposal and village, and
     the person's roster entry, for bound :person_id and :poll_id. Built once per process:
     building it and computing its cache key on every cast cost as much as running it."""
-    if not _CAST_LOAD:
-        from app.accounts.models import Village
-        from app.deliberation.models import Proposal
+    from app.accounts.models import Village
+    from app.deliberation.models import Proposal
 
-        poll_id, person_id = bindparam("poll_id"), bindparam("person_id")
-        # The role grants (one row each), the proposal and the village come as entities of
-        # their own, set on the person and the poll: an eager load's per-query set-up
-        # cost more than what it loaded.
-        _CAST_LOAD.append(
-            select(Person, Poll, RosterEntry, RoleGrant, Proposal, Village).select_from(Person)
+    poll_id, person_id = bindparam("poll_id"), bindparam("person_id")
+    # The role grants (one row each), the proposal and the village come as entities of
+    # their own, set on the person and the poll: an eager load's per-query set-up cost
+    # more than what it loaded.
+    return (select(Person, Poll, RosterEntry, RoleGrant, Proposal, Village).select_from(Person)
             .outerjoin(Poll, Poll.id == poll_id)
             .outerjoin(Proposal, Proposal.id == Poll.proposal_id)
             .outerjoin(Village, Village.id == Poll.village_id)
             .outerjoin(RosterEntry, and_(RosterEntry.poll_id == Poll.id, RosterEntry.person_id == Person.id))
             .outerjoin(RoleGrant, RoleGrant.person_id == Person.id)
             .where(Person.id == person_id))
-    return _CAST_LOAD[0]
 
 
 @route_loader("voting.cast")
@@ -184,7 +181,6 @@ def _load_for_cast(person_id: int) -> Person | None:
     if poll is not None:
         set_committed_value(poll, "proposal", proposal)
         set_committed_value(poll, "village", village)
-    if poll is not None:
         remember_roster_entry(poll.id, person.id, entry)
         g.gongyi_cast_poll = poll  # the session only holds it weakly: keep it for the view's get()
     return person
