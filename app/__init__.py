@@ -39,6 +39,7 @@ def create_app(config_class=DevConfig) -> Flask:
 
     jobs.init_app(app)
     security.init_security_headers(app)
+    app.session_interface = security.SessionInterface()
     clock.init_app(app)
 
     from app import models_registry  # noqa: F401  (every table known to Alembic)
