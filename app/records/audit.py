@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.accounts.models import utcnow
+from app.database import DriverStatement
 from app.extensions import db
 from app.records.binding import CHECKPOINT_DUE_KEY, LAST_PLACE_KEY, take_pending_bindings
 from app.records.models import AuditEvent, AuditHead
@@ -73,13 +74,16 @@ def hash_of(ev) -> str:
 
 @cache
 def _append_statements() -> dict:
-    """The append's two statements, built once: a statement object keeps its cache key, so
-    neither is rebuilt nor its key recomputed on every event (a vote writes one each)."""
+    """The append's two statements, compiled once per database and run on the driver
+    (app.database.DriverStatement): every vote writes an event, under the write lock."""
     head, ev = AuditHead.__table__, AuditEvent.__table__
-    return {"head": select(head.c.seq, head.c.hash).where(head.c.chain == bindparam("chain")).with_for_update(),
-            # A Core INSERT, not the unit of work: one row whose id is all the caller needs back.
-            "event": insert(ev).values({c: bindparam(c, type_=ev.c[c].type) for c in _EVENT_COLUMNS}
-                                       ).returning(ev.c.id)}
+    return {"head": DriverStatement(lambda _dialect: select(head.c.seq, head.c.hash)
+                                    .where(head.c.chain == bindparam("chain")).with_for_update(),
+                                    lambda: [head.c.seq, head.c.hash]),
+            # An INSERT, not the unit of work: one row whose id is all the caller needs back.
+            "event": DriverStatement(lambda _dialect: insert(ev).values(
+                {c: bindparam(c, type_=ev.c[c].type) for c in _EVENT_COLUMNS}).returning(ev.c.id),
+                lambda: [ev.c.id])}
 
 
 _EVENT_COLUMNS = ("chain", "seq", "at", "kind", "village_id", "township_id", "actor_id", "object_type",
@@ -90,15 +94,15 @@ def _locked_head(chain: str):
     """(seq, hash) of the chain's head, its row locked until the transaction ends: one
     statement; a chain's first event also creates its head (one more)."""
     # The chain's tables are not bound rows: straight on the transaction's connection.
-    row = db.session.connection().execute(_append_statements()["head"], {"chain": chain}).first()
-    if row is None:
-        # Two first events of one chain at once: the second waits for the first's row.
-        t = AuditHead.__table__
-        insert_ = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        stmt = insert_(t).values(chain=chain, seq=0, hash=GENESIS)
-        stmt = stmt.on_conflict_do_update(index_elements=[t.c.chain], set_={"chain": stmt.excluded.chain})
-        row = db.session.execute(stmt.returning(t.c.seq, t.c.hash)).first()
-    return row
+    rows = _append_statements()["head"].run(db.session.connection(), {"chain": chain})
+    if rows:
+        return rows[0]["seq"], rows[0]["hash"]
+    # Two first events of one chain at once: the second waits for the first's row.
+    t = AuditHead.__table__
+    insert_ = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert_(t).values(chain=chain, seq=0, hash=GENESIS)
+    stmt = stmt.on_conflict_do_update(index_elements=[t.c.chain], set_={"chain": stmt.excluded.chain})
+    return tuple(db.session.execute(stmt.returning(t.c.seq, t.c.hash)).one())
 
 
 @dataclass(frozen=True)
@@ -157,7 +161,8 @@ def record_event(kind: str, *, actor=None, village_id: int | None = None, townsh
     values = {"chain": chain, "seq": seq, "at": at, "kind": kind, "village_id": village_id,
               "township_id": township_id, "actor_id": actor_id, "object_type": object_type,
               "object_id": object_id, "payload": body, "prev_hash": head_hash, "hash": digest}
-    event_id = session.connection().execute(_append_statements()["event"], values).scalar_one()
+    (event,) = _append_statements()["event"].run(session.connection(), values)
+    event_id = event["id"]
     session.info[LAST_PLACE_KEY] = (village_id, township_id)
     return AppendedEvent(id=event_id, **values)
 

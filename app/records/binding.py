@@ -73,8 +73,6 @@ BOUND: dict[str, Bound] = {b.table: b for b in (
 
 BALLOTS = "ballot"  # the key under which a closed poll's multiset of choices is bound
 BULK_KEY = "gongyi_bulk_insert"
-# Execution option of a write whose RETURNING hands its rows to bind_row(): not read back.
-RETURNED = "gongyi_bound_by_returning"
 _DIGESTS = "digests"  # pending entry: {table: {id: digest}} of rows bound from RETURNING
 IN_CHUNK = 5000  # ids per IN (…) list: below every database's limit on bound parameters
 
@@ -165,8 +163,6 @@ def _collect_core(state) -> None:
     spec = BOUND.get(name)
     if spec is None:
         return
-    if state.execution_options.get(RETURNED):
-        return  # the caller binds the returned rows itself (bind_row)
     session, t = state.session, table(name)
     pending = _pending(session)
     if state.is_insert and getattr(stmt, "select", None) is not None:
@@ -200,7 +196,8 @@ def _collect_core(state) -> None:
 def bind_row(session: Session, name: str, row) -> None:
     """Bind a row of a bound table as a write's RETURNING gave it (the whole row, as a
     mapping), without reading it back: its digest goes to the transaction's next event.
-    The write must run with the execution option RETURNED."""
+    The write must run on the transaction's connection (db.session.connection()), past
+    this module's session hook, which would otherwise mark the row a second time."""
     spec = BOUND[name]
     values = {c.name: row[c.name] for c in bound_columns(spec)}
     _pending(session).setdefault(_DIGESTS, {}).setdefault(name, {})[values["id"]] = digest(values)

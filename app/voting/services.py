@@ -13,12 +13,13 @@ from cryptography.exceptions import InvalidTag
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import LazyString
-from sqlalchemy import and_, bindparam, distinct, event, func, insert, literal_column, or_, select, text
+from sqlalchemy import and_, bindparam, distinct, event, func, insert, literal_column, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import clock
 from app.accounts.models import Person, RoleGrant, utcnow
+from app.database import DriverStatement
 from app.deliberation.features import stage_allows
 from app.extensions import db
 from app.records import binding
@@ -149,48 +150,29 @@ def _locked_poll(poll: Poll, *, exclusive: bool) -> Poll:
     return db.session.scalars(stmt).one()
 
 
-def _upsert():
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
+def _dialect_insert(dialect_name: str):
+    if dialect_name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     return dialect_insert
 
 
-# The cast's two upserts as SQL text, compiled once per database and variant. SQLAlchemy
-# caches no dialect INSERT … ON CONFLICT (their inherit_cache is off), so building and
-# compiling them on every cast cost more than running them, under the write lock.
-_CAST_STATEMENTS: dict[tuple, object] = {}
 _PART_VALUES = ("poll_id", "unit_key", "cast_by_id", "channel", "entered_by_id", "receipt", "sealed",
                 "sealed_key_id", "request_key")
 
 
-def _compiled_once(key: tuple, build):
-    stmt = _CAST_STATEMENTS.get(key)
-    if stmt is None:
-        if db.session.get_bind().dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql.base import PGDialect as Dialect
-        else:
-            from sqlalchemy.dialects.sqlite.base import SQLiteDialect as Dialect
-        construct, binds, columns = build(_upsert())
-        # The driver-neutral dialect in the named style text() reads (no driver casts).
-        sql = str(construct.compile(dialect=Dialect(paramstyle="named")))
-        stmt = text(sql).bindparams(*binds)
-        stmt = stmt.columns(*columns) if columns else stmt
-        _CAST_STATEMENTS[key] = stmt
-    return stmt
-
-
-def _participation_upsert(*, paper_stands: bool, replay_key: bool):
+@cache
+def _participation_upsert(*, paper_stands: bool, replay_key: bool) -> DriverStatement:
     """INSERT … ON CONFLICT DO UPDATE of a unit's participation, RETURNING the whole row;
     it leaves the row as it is (and returns nothing) when a paper ballot stands there
-    (paper_stands) or when the row was cast last by the same request key (replay_key)."""
+    (paper_stands) or when the row was cast last by the same request key (replay_key).
+    Compiled once per database and variant, run on the driver (app.database)."""
     t = Participation.__table__
 
-    def build(dialect_insert):
-        binds = [bindparam(n, type_=t.c[n].type) for n in _PART_VALUES]
-        ins = dialect_insert(t).values({**{b.key: b for b in binds}, "times_cast": literal_column("1")})
+    def build(dialect_name):
+        ins = _dialect_insert(dialect_name)(t).values(
+            {**{n: bindparam(n, type_=t.c[n].type) for n in _PART_VALUES}, "times_cast": literal_column("1")})
         keep = []
         if paper_stands:
             keep.append(t.c.channel == literal_column("'online'"))
@@ -201,22 +183,22 @@ def _participation_upsert(*, paper_stands: bool, replay_key: bool):
             set_={**{n: ins.excluded[n] for n in _PART_VALUES if n not in ("poll_id", "unit_key")},
                   "times_cast": t.c.times_cast + literal_column("1")},
             where=and_(*keep) if keep else None)
-        return upsert.returning(*t.columns), binds, list(t.columns)
+        return upsert.returning(*t.columns)
 
-    return _compiled_once(("participation", db.session.get_bind().dialect.name, paper_stands, replay_key), build)
+    return DriverStatement(build, lambda: list(t.columns))
 
 
-def _ballot_upsert():
+@cache
+def _ballot_upsert() -> DriverStatement:
     """An open poll's ballot of a unit: INSERT … ON CONFLICT DO UPDATE of its choice."""
     t = Ballot.__table__
 
-    def build(dialect_insert):
-        binds = [bindparam(n, type_=t.c[n].type) for n in ("id", "poll_id", "voter_key", "choice")]
-        ins = dialect_insert(t).values({b.key: b for b in binds})
-        return (ins.on_conflict_do_update(index_elements=["poll_id", "voter_key"],
-                                          set_={"choice": ins.excluded.choice}), binds, None)
+    def build(dialect_name):
+        ins = _dialect_insert(dialect_name)(t).values(
+            {n: bindparam(n, type_=t.c[n].type) for n in ("id", "poll_id", "voter_key", "choice")})
+        return ins.on_conflict_do_update(index_elements=["poll_id", "voter_key"], set_={"choice": ins.excluded.choice})
 
-    return _compiled_once(("ballot", db.session.get_bind().dialect.name), build)
+    return DriverStatement(build)
 
 
 def _sealing_key(poll: Poll) -> bytes:
@@ -281,11 +263,12 @@ def _notify_entered(poll: Poll, voter: Person, actor: Person, what) -> None:
 
 
 @cache
-def _recheck_statement():
-    """The poll's four changing columns FOR SHARE, built once (it keeps its cache key)."""
+def _recheck_statement() -> DriverStatement:
+    """The poll's four changing columns FOR SHARE, compiled once per database."""
     t = Poll.__table__
-    return (select(t.c.status, t.c.opens_at, t.c.closes_at, t.c.key_id)
-            .where(t.c.id == bindparam("poll_id")).with_for_update(read=True))
+    changing = lambda: [t.c.status, t.c.opens_at, t.c.closes_at, t.c.key_id]  # noqa: E731
+    return DriverStatement(lambda _dialect: select(*changing()).where(t.c.id == bindparam("poll_id"))
+                           .with_for_update(read=True), changing)
 
 
 def _recheck_open(poll: Poll, now: datetime | None, *, exclusive: bool) -> Poll:
@@ -299,10 +282,10 @@ def _recheck_open(poll: Poll, now: datetime | None, *, exclusive: bool) -> Poll:
     if exclusive:
         poll = _locked_poll(poll, exclusive=True)
     else:  # the four columns that can have changed, onto the loaded poll (not marked changed)
-        # A read of the poll's own row: straight on the transaction's connection, past the
-        # session's statement hooks (which watch writes to bound tables).
-        fresh = db.session.connection().execute(_recheck_statement(), {"poll_id": poll.id}).one()
-        for name, value in fresh._mapping.items():
+        # A read of the poll's own row: on the driver, past the session's statement hooks
+        # (which watch writes to bound tables).
+        (fresh,) = _recheck_statement().run(db.session.connection(), {"poll_id": poll.id})
+        for name, value in fresh.items():
             set_committed_value(poll, name, value)
     if not poll.accepting_ballots(now):
         raise PollNotOpen(_("This poll is not open for voting now."))
@@ -372,10 +355,14 @@ def cast_ballot(poll: Poll, voter: Person, choice: str, *, channel: str = "onlin
             key = _sealing_key(poll)
             sealed = keystore.seal(key, poll.id, entry.unit_key, poll.key_id, choice)
         key_id = poll.key_id
-    row = db.session.execute(upsert, {
+    # On the driver, past the session's statement hooks: the row it returns is bound right
+    # below (bind_row), as a hooked write would be.
+    connection = db.session.connection()
+    returned = upsert.run(connection, {
         "poll_id": poll.id, "unit_key": entry.unit_key, "cast_by_id": voter.id, "channel": channel,
         "entered_by_id": entered_by_id, "receipt": receipt, "sealed": sealed, "sealed_key_id": key_id,
-        "request_key": request_key}, execution_options={binding.RETURNED: True}).mappings().first()
+        "request_key": request_key})
+    row = returned[0] if returned else None
     if row is None:  # the row was left as it was: a retried submission, or a paper ballot
         current = db.session.execute(select(table.c.receipt, table.c.request_key).where(
             table.c.poll_id == poll.id, table.c.unit_key == entry.unit_key)).one()
@@ -384,7 +371,7 @@ def cast_ballot(poll: Poll, voter: Person, choice: str, *, channel: str = "onlin
         raise _paper_ballot_stands()
     binding.bind_row(db.session(), table.name, row)
     if not poll.secret:  # ballot rows are bound at the close, as the poll's multiset of choices
-        db.session.connection().execute(_ballot_upsert(), {"id": random_id(), "poll_id": poll.id,
+        _ballot_upsert().run(connection, {"id": random_id(), "poll_id": poll.id,
                                                            "voter_key": entry.unit_key, "choice": choice})
     payload = {"poll_id": poll.id, "voter_id": voter.id, "channel": channel, "entered_by_id": entered_by_id}
     if not poll.secret:
@@ -685,7 +672,7 @@ def issue_paper_ballot(meeting: Meeting, person: Person, clerk: Person) -> Atten
                                 "themselves on their phone.", name=person.name))
         raise VotingError(_("A paper ballot was already handed out for %(name)s.", name=person.name))
     now = utcnow()
-    db.session.execute(_upsert()(Participation).values(
+    db.session.execute(_dialect_insert(db.session.get_bind().dialect.name)(Participation).values(
         poll_id=poll.id, unit_key=entry.unit_key, cast_by_id=person.id, channel="in_person",
         entered_by_id=clerk.id, receipt="", times_cast=1))
     attendance.ballot_issued_at = now
