@@ -138,3 +138,20 @@ def test_a_time_written_on_the_driver_reads_back_exactly_through_the_orm(db):
     if not ON_POSTGRES:  # the same text SQLAlchemy writes, microseconds always present
         raw = db.session.execute(text("SELECT at FROM audit_event WHERE id = :i"), {"i": event.id}).scalar()
         assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", raw), raw
+
+
+@pytest.mark.parametrize("keep_loaded,reads_again", [(False, True), (True, False)])
+def test_a_write_transaction_expires_what_it_loaded_unless_asked_to_keep_it(committing_app, keep_loaded,
+                                                                            reads_again):
+    with committing_app.app_context():
+        with write_transaction(db.session):
+            county_id = make_county("甲县").id
+        db.session.remove()
+        with read_first(db.session):  # as the cast reads, then writes in the same transaction
+            county = db.session.get(County, county_id)
+        with write_transaction(db.session, keep_loaded=keep_loaded):
+            make_county("乙县")
+        with counting_statements() as seen:
+            assert county.name == "甲县"
+        assert bool(seen) is reads_again
+        assert db.session().expire_on_commit  # the session's own setting is left as it was

@@ -200,7 +200,7 @@ def cast(poll_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        with write_transaction(db.session):
+        with write_transaction(db.session, keep_loaded=True):  # what it read is current: checked under the lock
             receipt = services.cast_ballot(poll, user, form.choice.data, request_key=form.request_key.data or None)
     except services.VotingError as exc:
         if isinstance(exc, services.PollNotOpen):

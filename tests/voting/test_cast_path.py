@@ -316,11 +316,11 @@ def test_a_poll_closed_between_the_read_and_the_write_refuses_the_vote_in_words(
     real = voting_views.write_transaction
 
     @contextmanager
-    def closed_meanwhile(session):
+    def closed_meanwhile(session, **options):
         with committing_app.app_context():  # another request closes the poll meanwhile
             services.close_poll(_db.session.get(Poll, poll_id))
             _db.session.commit()
-        with real(session):
+        with real(session, **options):
             yield session
 
     monkeypatch.setattr(voting_views, "write_transaction", closed_meanwhile)
