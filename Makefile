@@ -76,7 +76,7 @@ lighthouse: setup $(LIGHTHOUSE)
 
 # Every benchmark (bench/run_all.py): the villager's journey, the vote burst beside its
 # floor, ten villages at once, the read pages at county size and the fault run, on SQLite
-# and PostgreSQL against 127.0.0.1; rewrites the tables in docs/performance.md. About 8
+# and PostgreSQL against 127.0.0.1; rewrites the tables in docs/performance.md. About 5
 # minutes on 2 cores. Not part of `make test`. The PostgreSQL database is created when
 # missing; the fault run restarts only a private cluster of its own (needs root).
 BENCH_PG_URL ?= postgresql://postgres@127.0.0.1:5432/gongyi_bench

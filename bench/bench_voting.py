@@ -7,9 +7,9 @@
 
 burst: `--villages` villages, each with `--voters` villagers and its own open poll;
 `--clients` clients per village cast their ballots at once (every tenth voter changes
-the ballot once more), first against the app, then against the floor; with `--rounds 2`
-once more on fresh villages, the floor first. Each server is warmed by the casts of a
-small village of its own before it is measured. Afterwards the
+the ballot once more), first against the app, then against the floor; with `--rounds N`
+N times on fresh villages, in turn the app first and the floor first. Each server is
+warmed by the casts of a small village of its own before it is measured. Afterwards the
 database is counted: *lost* is a voter whose cast was receipted but whose row holds
 neither that receipt nor a later cast; a *duplicate* is more than one participation
 row or counted ballot for one voter.
@@ -42,11 +42,12 @@ def burst(backend: str, *, workers: int = 4, clients: int = 100, voters: int = 1
 
     Each server is warmed first: the voters of a village of its own cast once (not
     measured), so every worker has met the cast once, as a server that has been up for
-    a while has. With `rounds` 2, the second round (fresh voters of other villages) runs
-    the floor first, then the app: a machine that gets faster or slower during the run
-    then favours neither, and the ratio is the mean of the rounds' ratios. With
-    `walkers`, their journeys run first on the first app server (other villagers of the
-    first village, so the burst's voters are untouched); their result comes last."""
+    a while has. With `rounds` above 1, each round has fresh voters of other villages and
+    every second round runs the floor first, then the app: a machine that gets faster or
+    slower during the run then favours neither, and the ratio is the mean of the rounds'
+    ratios. With `walkers`, their journeys run first on the first app server (other
+    villagers of the first village, so the burst's voters are untouched); their result
+    comes last."""
     results = []
     walked = None
     with _server.Bench(backend, pg_url=pg_url, name="burst") as b:
