@@ -79,6 +79,15 @@ def tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         conn.info.pop(_UNBEGUN, None)
 
 
+def dialect_insert(dialect_name: str):
+    """The database's own INSERT construct, the one with ON CONFLICT."""
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
 def begin_writes(conn) -> None:
     """On SQLite after read_first: take the write lock now, in the session's transaction."""
     if conn.info.pop(_UNBEGUN, None):
@@ -108,8 +117,8 @@ def write_transaction(session, *, keep_loaded: bool = False):
         reads_only = None
     token = _force_write.set(True)
     try:
-        if reads_only is not None and real.get_bind().dialect.name == "sqlite":
-            begin_writes(real.connection())
+        if reads_only is not None:
+            begin_writes(real.connection())  # SQLite's read ran without a BEGIN
         yield session
         expire, real.expire_on_commit = real.expire_on_commit, not keep_loaded and real.expire_on_commit
         try:
@@ -175,22 +184,22 @@ class DriverStatement:
     connection is invalidated (so the error pages and the pool behave as for any other).
 
     `build(dialect_name)` returns the statement (a Core construct, which may be the
-    dialect's own INSERT … ON CONFLICT); `columns()` the columns its rows hold, in order,
-    whose types read them; `run()` returns the rows as dicts."""
+    dialect's own INSERT … ON CONFLICT); the columns it selects or returns read its rows,
+    which `run()` returns as dicts."""
 
-    def __init__(self, build, columns=None):
+    def __init__(self, build):
         self._build = build
-        self._columns = columns
         self._by_dialect: dict[str, tuple] = {}
 
     def _prepared(self, dialect) -> tuple:
         prepared = self._by_dialect.get(dialect.name)
         if prepared is None:
-            compiled = self._build(dialect.name).compile(dialect=dialect)
+            construct = self._build(dialect.name)
+            compiled = construct.compile(dialect=dialect)
             binds = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
                      for name, bind in compiled.binds.items()}
             columns = [(c.name, c.type.dialect_impl(dialect).result_processor(dialect, None))
-                       for c in (self._columns() if self._columns else [])]
+                       for c in construct.exported_columns]
             prepared = (compiled.string, compiled.positiontup, {n: p for n, p in binds.items() if p}, columns)
             self._by_dialect[dialect.name] = prepared
         return prepared

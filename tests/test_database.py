@@ -103,8 +103,7 @@ def test_a_read_first_ended_without_writes_leaves_the_next_transaction_as_usual(
 
 def test_a_driver_statement_error_is_sqlalchemys_and_the_session_goes_on(db):
     missing = Table("no_such_table", MetaData(), Column("x", Integer))
-    broken = DriverStatement(lambda _dialect: select(missing.c.x).where(missing.c.x == bindparam("v")),
-                             lambda: [missing.c.x])
+    broken = DriverStatement(lambda _dialect: select(missing.c.x).where(missing.c.x == bindparam("v")))
     with pytest.raises(exc.DBAPIError) as raised:  # not the driver's own exception
         broken.run(db.session.connection(), {"v": 1})
     assert not isinstance(raised.value, exc.InterfaceError)
@@ -115,7 +114,7 @@ def test_a_driver_statement_error_is_sqlalchemys_and_the_session_goes_on(db):
 @pytest.mark.skipif(not ON_POSTGRES, reason="a PostgreSQL backend that goes away")
 def test_a_lost_connection_under_a_driver_statement_is_invalidated_and_the_next_request_reconnects(committing_app):
     head = DriverStatement(lambda _dialect: select(County.__table__.c.id).where(
-        County.__table__.c.id == bindparam("id")), lambda: [County.__table__.c.id])
+        County.__table__.c.id == bindparam("id")))
     with committing_app.app_context():
         connection = db.session.connection()
         pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()

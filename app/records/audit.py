@@ -21,11 +21,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.accounts.models import utcnow
-from app.database import DriverStatement
+from app.database import DriverStatement, dialect_insert
 from app.extensions import db
 from app.records.binding import CHECKPOINT_DUE_KEY, LAST_PLACE_KEY, take_pending_bindings
 from app.records.models import AuditEvent, AuditHead
@@ -78,12 +76,10 @@ def _append_statements() -> dict:
     (app.database.DriverStatement): every vote writes an event, under the write lock."""
     head, ev = AuditHead.__table__, AuditEvent.__table__
     return {"head": DriverStatement(lambda _dialect: select(head.c.seq, head.c.hash)
-                                    .where(head.c.chain == bindparam("chain")).with_for_update(),
-                                    lambda: [head.c.seq, head.c.hash]),
+                                    .where(head.c.chain == bindparam("chain")).with_for_update()),
             # An INSERT, not the unit of work: one row whose id is all the caller needs back.
             "event": DriverStatement(lambda _dialect: insert(ev).values(
-                {c: bindparam(c, type_=ev.c[c].type) for c in _EVENT_COLUMNS}).returning(ev.c.id),
-                lambda: [ev.c.id])}
+                {c: bindparam(c, type_=ev.c[c].type) for c in _EVENT_COLUMNS}).returning(ev.c.id))}
 
 
 _EVENT_COLUMNS = ("chain", "seq", "at", "kind", "village_id", "township_id", "actor_id", "object_type",
@@ -99,8 +95,7 @@ def _locked_head(chain: str):
         return rows[0]["seq"], rows[0]["hash"]
     # Two first events of one chain at once: the second waits for the first's row.
     t = AuditHead.__table__
-    insert_ = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert_(t).values(chain=chain, seq=0, hash=GENESIS)
+    stmt = dialect_insert(db.session.get_bind().dialect.name)(t).values(chain=chain, seq=0, hash=GENESIS)
     stmt = stmt.on_conflict_do_update(index_elements=[t.c.chain], set_={"chain": stmt.excluded.chain})
     return tuple(db.session.execute(stmt.returning(t.c.seq, t.c.hash)).one())
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app import clock
 from app.accounts.models import Person, RoleGrant, utcnow
-from app.database import DriverStatement
+from app.database import DriverStatement, dialect_insert
 from app.deliberation.features import stage_allows
 from app.extensions import db
 from app.records import binding
@@ -150,14 +150,6 @@ def _locked_poll(poll: Poll, *, exclusive: bool) -> Poll:
     return db.session.scalars(stmt).one()
 
 
-def _dialect_insert(dialect_name: str):
-    if dialect_name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert
-
-
 _PART_VALUES = ("poll_id", "unit_key", "cast_by_id", "channel", "entered_by_id", "receipt", "sealed",
                 "sealed_key_id", "request_key")
 
@@ -171,7 +163,7 @@ def _participation_upsert(*, paper_stands: bool, replay_key: bool) -> DriverStat
     t = Participation.__table__
 
     def build(dialect_name):
-        ins = _dialect_insert(dialect_name)(t).values(
+        ins = dialect_insert(dialect_name)(t).values(
             {**{n: bindparam(n, type_=t.c[n].type) for n in _PART_VALUES}, "times_cast": literal_column("1")})
         keep = []
         if paper_stands:
@@ -185,7 +177,7 @@ def _participation_upsert(*, paper_stands: bool, replay_key: bool) -> DriverStat
             where=and_(*keep) if keep else None)
         return upsert.returning(*t.columns)
 
-    return DriverStatement(build, lambda: list(t.columns))
+    return DriverStatement(build)
 
 
 @cache
@@ -194,7 +186,7 @@ def _ballot_upsert() -> DriverStatement:
     t = Ballot.__table__
 
     def build(dialect_name):
-        ins = _dialect_insert(dialect_name)(t).values(
+        ins = dialect_insert(dialect_name)(t).values(
             {n: bindparam(n, type_=t.c[n].type) for n in ("id", "poll_id", "voter_key", "choice")})
         return ins.on_conflict_do_update(index_elements=["poll_id", "voter_key"], set_={"choice": ins.excluded.choice})
 
@@ -266,9 +258,8 @@ def _notify_entered(poll: Poll, voter: Person, actor: Person, what) -> None:
 def _recheck_statement() -> DriverStatement:
     """The poll's four changing columns FOR SHARE, compiled once per database."""
     t = Poll.__table__
-    changing = lambda: [t.c.status, t.c.opens_at, t.c.closes_at, t.c.key_id]  # noqa: E731
-    return DriverStatement(lambda _dialect: select(*changing()).where(t.c.id == bindparam("poll_id"))
-                           .with_for_update(read=True), changing)
+    return DriverStatement(lambda _dialect: select(t.c.status, t.c.opens_at, t.c.closes_at, t.c.key_id)
+                           .where(t.c.id == bindparam("poll_id")).with_for_update(read=True))
 
 
 def _recheck_open(poll: Poll, now: datetime | None, *, exclusive: bool) -> Poll:
@@ -371,8 +362,8 @@ def cast_ballot(poll: Poll, voter: Person, choice: str, *, channel: str = "onlin
         raise _paper_ballot_stands()
     binding.bind_row(db.session(), table.name, row)
     if not poll.secret:  # ballot rows are bound at the close, as the poll's multiset of choices
-        _ballot_upsert().run(connection, {"id": random_id(), "poll_id": poll.id,
-                                                           "voter_key": entry.unit_key, "choice": choice})
+        _ballot_upsert().run(connection, {"id": random_id(), "poll_id": poll.id, "voter_key": entry.unit_key,
+                                          "choice": choice})
     payload = {"poll_id": poll.id, "voter_id": voter.id, "channel": channel, "entered_by_id": entered_by_id}
     if not poll.secret:
         payload["choice"] = choice  # an open vote records names with choices
@@ -672,7 +663,7 @@ def issue_paper_ballot(meeting: Meeting, person: Person, clerk: Person) -> Atten
                                 "themselves on their phone.", name=person.name))
         raise VotingError(_("A paper ballot was already handed out for %(name)s.", name=person.name))
     now = utcnow()
-    db.session.execute(_dialect_insert(db.session.get_bind().dialect.name)(Participation).values(
+    db.session.execute(dialect_insert(db.session.get_bind().dialect.name)(Participation).values(
         poll_id=poll.id, unit_key=entry.unit_key, cast_by_id=person.id, channel="in_person",
         entered_by_id=clerk.id, receipt="", times_cast=1))
     attendance.ballot_issued_at = now
