@@ -104,6 +104,24 @@ def test_a_person_not_on_the_roster_still_gets_403_at_the_cast(db, login_as):
     assert db.session.query(Participation).count() == 0
 
 
+
+@pytest.mark.parametrize("target", ["other_village", "missing", "beyond_ids"])
+def test_a_hand_made_cast_to_another_villages_or_no_poll_is_404_and_writes_nothing(db, login_as, target):
+    from tests.factories import make_user
+
+    poll, _, _ = make_poll(voters=1)  # an open poll of one village
+    stranger = make_user(["villager"])  # a villager of another village, signed in
+    db.session.commit()
+    events = _db.session.scalar(select(func.count()).select_from(AuditEvent))
+    b = login_as(stranger)
+    poll_id = {"other_village": poll.id, "missing": poll.id + 1000, "beyond_ids": 2**31}[target]
+    resp = b.post(f"/polls/{poll_id}/cast", {"choice": "yes", "request_key": "k" * 22})
+    assert resp.status_code == 404
+    assert "Traceback" not in resp.get_data(as_text=True)
+    assert _db.session.scalar(select(func.count()).select_from(Participation)) == 0
+    assert _db.session.scalar(select(func.count()).select_from(AuditEvent)) == events
+
+
 # The idempotency key
 
 def _cast_form(b, poll, choice):
