@@ -4,6 +4,7 @@ follow a key rotation (SECRET_KEY_FALLBACKS) at once."""
 import pytest
 from flask import Flask, session
 from flask.sessions import SecureCookieSessionInterface
+from markupsafe import Markup
 
 from app.security import SessionInterface
 
@@ -39,6 +40,51 @@ def _read(site: Flask, cookie: str) -> str:
 @pytest.mark.parametrize("writer,reader", [(False, True), (True, False), (True, True)])
 def test_a_cookie_reads_the_same_through_flasks_interface_and_ours(writer, reader):
     assert _read(_site(reader), _cookie(_site(writer), "村民")) == "村民"
+
+
+LONG = "村民大会" * 300  # past the length from which a payload is compressed
+
+
+@pytest.mark.parametrize("writer,reader", [(False, True), (True, False)])
+def test_a_long_compressed_cookie_reads_the_same_through_both(writer, reader):
+    cookie = _cookie(_site(writer), LONG)
+    assert cookie.startswith(".")  # compressed, as Flask's own interface would write it
+    assert _read(_site(reader), cookie) == LONG
+
+
+def test_a_short_cookie_is_not_compressed():
+    assert not _cookie(_site(True), "yes").startswith(".")
+
+
+TAGGED = [("flash", ("error", "投票已结束")), {" t": "a dict that looks like a tag"}, b"\x00bytes",
+          Markup("<b>粗体</b>"), {"nested": [{"k": ("a", 1)}]}, {" di": 1}, [1, 2.5, None, True, "文"]]
+
+
+@pytest.mark.parametrize("value", TAGGED, ids=range(len(TAGGED)))
+@pytest.mark.parametrize("writer,reader", [(False, True), (True, False), (True, True)])
+def test_values_flask_tags_come_back_as_they_went_in(value, writer, reader):
+    """A tuple, bytes, Markup or a dict that looks like one of Flask's tags keeps its type
+    both ways: only plain JSON skips the tags."""
+    def site(ours):
+        s = _site(ours)
+
+        @s.get("/put-value")
+        def put_value():
+            session["value"] = value
+            return "ok"
+
+        @s.get("/get-value")
+        def get_value():
+            got = session.get("value")
+            return {"same": got == value and type(got) is type(value), "repr": repr(got)}
+
+        return s
+
+    resp = site(writer).test_client().get("/put-value")
+    cookie = resp.headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
+    client = site(reader).test_client()
+    client.set_cookie("session", cookie)
+    assert client.get("/get-value").get_json()["same"], client.get("/get-value").get_json()["repr"]
 
 
 def test_a_changed_cookie_is_refused_after_a_good_one_was_read():
