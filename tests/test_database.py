@@ -154,3 +154,107 @@ def test_a_write_transaction_expires_what_it_loaded_unless_asked_to_keep_it(comm
             assert county.name == "甲县"
         assert bool(seen) is reads_again
         assert db.session().expire_on_commit  # the session's own setting is left as it was
+
+
+# --- DriverStatement.load: whole entities without the ORM's per-statement set-up ------
+
+def _cast_rows(poll_id: int, person_id: int) -> list[tuple]:
+    from app.voting.views import _cast_entities, _cast_load_statement
+
+    return _cast_load_statement().load(db.session(), {"poll_id": poll_id, "person_id": person_id},
+                                       _cast_entities())
+
+
+def _columns(obj) -> dict:
+    from sqlalchemy import inspect
+
+    return {prop.key: getattr(obj, prop.key) for prop in inspect(obj).mapper.column_attrs}
+
+
+def _orm_twin(obj) -> dict:
+    """The same row as the ORM loads it, in a session of its own."""
+    from sqlalchemy import inspect
+    from sqlalchemy.orm import Session
+
+    mapper = inspect(obj).mapper
+    with Session(db.engine) as other:
+        return _columns(other.get(mapper.class_, inspect(obj).identity[0]))
+
+
+def _a_cast(committee_roles: bool = False):
+    from tests.voting.factories import make_poll
+
+    poll, people, opener = make_poll("villager_resolution", voters=1, secret=True)
+    db.session.commit()
+    return poll.id, (opener if committee_roles else people[0]).id
+
+
+def test_load_gives_every_column_of_every_entity_as_the_orm_loads_it(committing_app):
+    """Types included: times come back as the ORM gives them, booleans as booleans."""
+    with committing_app.app_context():
+        poll_id, person_id = _a_cast(committee_roles=True)
+        db.session.remove()
+        rows = _cast_rows(poll_id, person_id)
+        assert len(rows) == 2  # the committee member's two role grants, one row each
+        person, poll, entry, _grant, proposal, village = rows[0]
+        assert {r[3].role for r in rows} == {"committee_member", "villager"}
+        ours = [(obj, _columns(obj)) for obj in (person, poll, entry, proposal, village, rows[0][3], rows[1][3])]
+        db.session.rollback()  # SQLite: the twin's session needs the write lock outside a request
+        for obj, values in ours:
+            orm = _orm_twin(obj)
+            assert values == orm, type(obj).__name__
+            assert {k: type(v) for k, v in values.items()} == {k: type(v) for k, v in orm.items()}
+
+
+def test_loaded_objects_are_the_sessions_own_persistent_objects(committing_app):
+    from sqlalchemy import inspect
+
+    from app.accounts.models import Person
+    from app.voting.models import Poll
+
+    with committing_app.app_context():
+        poll_id, person_id = _a_cast()
+        db.session.remove()
+        person, poll, *_rest = _cast_rows(poll_id, person_id)[0]
+        assert inspect(person).persistent and inspect(poll).persistent
+        with counting_statements() as seen:
+            assert db.session.get(Poll, poll_id) is poll and db.session.get(Person, person_id) is person
+            assert poll in db.session and not db.session.dirty
+        assert seen == []
+        assert person.village.id == person.village_id  # a relationship not loaded loads as always
+        person.name = "改过的名字"
+        assert person in db.session.dirty
+        db.session.commit()
+        db.session.remove()
+        assert db.session.get(Person, person_id).name == "改过的名字"  # the change was written
+
+
+def test_an_outer_join_that_finds_nothing_gives_none(db):
+    poll_id, person_id = _a_cast()
+    db.session.expunge_all()
+    rows = _cast_rows(poll_id + 1000, person_id)
+    person, poll, entry, grant, proposal, village = rows[0]
+    assert person.id == person_id and grant is not None
+    assert (poll, entry, proposal, village) == (None, None, None, None)
+    assert _cast_rows(poll_id, person_id + 1000) == []
+
+
+def test_an_object_the_session_holds_expired_is_filled_in_without_a_statement_of_its_own(db):
+    from app.voting.models import Poll
+
+    poll_id, person_id = _a_cast()
+    held = db.session.get(Poll, poll_id)
+    db.session.expire(held)
+    with counting_statements() as seen:
+        (_person, poll, *_rest), = _cast_rows(poll_id, person_id)
+        assert poll is held and poll.status == "open"
+    assert len(seen) == 1, seen
+
+
+def test_load_refuses_a_statement_that_does_not_select_the_entities_columns(db):
+    from app.accounts.models import Person
+
+    wrong = DriverStatement(lambda _dialect: select(Person.__table__.c.id).where(
+        Person.__table__.c.id == bindparam("id")))
+    with pytest.raises(ValueError):
+        wrong.load(db.session(), {"id": 1}, (Person,))
