@@ -95,6 +95,23 @@ def begin_writes(conn) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+_CONNECTION = "gongyi_transaction_connection"
+
+
+def transaction_connection(session):
+    """The connection of the session's current transaction (beginning one if none), as
+    `session.connection()` gives it, remembered for the rest of that transaction: the
+    cast asks for it six times, and each ask walked SQLAlchemy's transaction states."""
+    real = session() if isinstance(session, scoped_session) else session
+    transaction = real.get_transaction()
+    known = real.info.get(_CONNECTION)
+    if known is not None and transaction is not None and known[0] is transaction and not known[1].invalidated:
+        return known[1]
+    connection = real.connection()
+    real.info[_CONNECTION] = (real.get_transaction(), connection)
+    return connection
+
+
 # session.info: the transaction that read_first left open, having only read, so the writes
 # may follow in it (only in that very transaction).
 _READS_ONLY = "gongyi_reads_only"
@@ -119,7 +136,7 @@ def write_transaction(session, *, keep_loaded: bool = False):
     token = _force_write.set(True)
     try:
         if reads_only is not None:
-            begin_writes(real.connection())  # SQLite's read ran without a BEGIN
+            begin_writes(transaction_connection(real))  # SQLite's read ran without a BEGIN
         yield session
         expire, real.expire_on_commit = real.expire_on_commit, not keep_loaded and real.expire_on_commit
         try:
@@ -252,7 +269,7 @@ class DriverStatement:
         compare every column of every entity with what the ORM loads."""
         from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
-        rows, columns = self._fetch(session.connection(), params)
+        rows, columns = self._fetch(transaction_connection(session), params)
         specs = _entity_specs(models)
         if len(columns) != specs[-1][3]:
             raise ValueError("the statement must select entity_columns() of exactly these models")

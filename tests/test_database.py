@@ -258,3 +258,18 @@ def test_load_refuses_a_statement_that_does_not_select_the_entities_columns(db):
         Person.__table__.c.id == bindparam("id")))
     with pytest.raises(ValueError):
         wrong.load(db.session(), {"id": 1}, (Person,))
+
+
+def test_transaction_connection_is_the_transactions_own_and_a_new_transaction_gets_its_own(committing_app):
+    from app.database import transaction_connection
+
+    with committing_app.app_context():
+        first = transaction_connection(db.session)
+        assert first is db.session.connection() and transaction_connection(db.session) is first
+        db.session.commit()
+        assert first.closed
+        second = transaction_connection(db.session)
+        assert second is not first and not second.closed and second is db.session.connection()
+        db.session.rollback()
+        assert transaction_connection(db.session) is db.session.connection()
+        db.session.remove()

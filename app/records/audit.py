@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select
 
 from app.accounts.models import utcnow
-from app.database import DriverStatement, dialect_insert
+from app.database import DriverStatement, dialect_insert, transaction_connection
 from app.extensions import db
 from app.records.binding import CHECKPOINT_DUE_KEY, LAST_PLACE_KEY, take_pending_bindings
 from app.records.models import AuditEvent, AuditHead
@@ -90,7 +90,7 @@ def _locked_head(chain: str):
     """(seq, hash) of the chain's head, its row locked until the transaction ends: one
     statement; a chain's first event also creates its head (one more)."""
     # The chain's tables are not bound rows: straight on the transaction's connection.
-    rows = _append_statements()["head"].run(db.session.connection(), {"chain": chain})
+    rows = _append_statements()["head"].run(transaction_connection(db.session), {"chain": chain})
     if rows:
         return rows[0]["seq"], rows[0]["hash"]
     # Two first events of one chain at once: the second waits for the first's row.
@@ -156,7 +156,7 @@ def record_event(kind: str, *, actor=None, village_id: int | None = None, townsh
     values = {"chain": chain, "seq": seq, "at": at, "kind": kind, "village_id": village_id,
               "township_id": township_id, "actor_id": actor_id, "object_type": object_type,
               "object_id": object_id, "payload": body, "prev_hash": head_hash, "hash": digest}
-    (event,) = _append_statements()["event"].run(session.connection(), values)
+    (event,) = _append_statements()["event"].run(transaction_connection(session), values)
     event_id = event["id"]
     session.info[LAST_PLACE_KEY] = (village_id, township_id)
     return AppendedEvent(id=event_id, **values)

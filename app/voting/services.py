@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app import clock
 from app.accounts.models import Person, RoleGrant, utcnow
-from app.database import DriverStatement, dialect_insert
+from app.database import DriverStatement, dialect_insert, transaction_connection
 from app.deliberation.features import stage_allows
 from app.extensions import db
 from app.records import binding
@@ -275,7 +275,7 @@ def _recheck_open(poll: Poll, now: datetime | None, *, exclusive: bool) -> Poll:
     else:  # the four columns that can have changed, onto the loaded poll (not marked changed)
         # A read of the poll's own row: on the driver, past the session's statement hooks
         # (which watch writes to bound tables).
-        (fresh,) = _recheck_statement().run(db.session.connection(), {"poll_id": poll.id})
+        (fresh,) = _recheck_statement().run(transaction_connection(db.session), {"poll_id": poll.id})
         for name, value in fresh.items():
             set_committed_value(poll, name, value)
     if not poll.accepting_ballots(now):
@@ -348,7 +348,7 @@ def cast_ballot(poll: Poll, voter: Person, choice: str, *, channel: str = "onlin
         key_id = poll.key_id
     # On the driver, past the session's statement hooks: the row it returns is bound right
     # below (bind_row), as a hooked write would be.
-    connection = db.session.connection()
+    connection = transaction_connection(db.session)
     returned = upsert.run(connection, {
         "poll_id": poll.id, "unit_key": entry.unit_key, "cast_by_id": voter.id, "channel": channel,
         "entered_by_id": entered_by_id, "receipt": receipt, "sealed": sealed, "sealed_key_id": key_id,
