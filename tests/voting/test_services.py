@@ -1,4 +1,5 @@
 """Opening, casting, changing, closing and tallying polls; hybrid meetings."""
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -393,3 +394,16 @@ def test_close_due_polls_destroys_a_closed_polls_key_left_by_a_stopped_process(d
     result = runner.invoke(args=["close-due-polls"])
     assert result.exit_code == 0 and "1 key(s) of closed polls destroyed" in result.output
     assert store.get(poll.id, "0123456789abcdef") is None
+
+
+def test_a_receipt_code_is_eight_characters_of_the_alphabet_each_position_taking_every_one(monkeypatch):
+    codes = [services.new_receipt() for _ in range(5000)]
+    assert all(re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}", c) for c in codes)
+    chars = [c.replace("-", "") for c in codes]
+    for position in range(8):  # 31 characters each way: missing one in 5,000 draws is below 1e-60
+        assert {c[position] for c in chars} == set(services.RECEIPT_ALPHABET), position
+    # The draw's extremes are the alphabet's first and last character everywhere.
+    monkeypatch.setattr(services.secrets, "randbelow", lambda n: 0)
+    assert services.new_receipt() == "AAAA-AAAA"
+    monkeypatch.setattr(services.secrets, "randbelow", lambda n: n - 1)
+    assert services.new_receipt() == "9999-9999"
