@@ -29,21 +29,35 @@ CSP = "; ".join(
 PRIVATE_TYPES = {"application/json", "text/csv", "application/pdf"}
 
 
+# Set on every response, replacing what a view set; and set unless a view set its own.
+_ALWAYS = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"), ("Referrer-Policy", "same-origin"))
+_UNLESS_SET = (("Content-Security-Policy", CSP), ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"))
+_HSTS = ("Strict-Transport-Security", "max-age=31536000")
+
+
 def init_security_headers(app: Flask) -> None:
     @app.after_request
     def _headers(response):
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "same-origin"
-        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        # One look at the headers there are, then appends: each set() or setdefault()
+        # would walk the whole list again.
+        headers = response.headers
+        present = {name.lower() for name, _value in headers.items()}
+        wanted = [*_ALWAYS, *(pair for pair in _UNLESS_SET if pair[0].lower() not in present)]
         if app.config.get("SESSION_COOKIE_SECURE"):
-            response.headers["Strict-Transport-Security"] = "max-age=31536000"
-        if response.mimetype == "text/html":
-            response.headers.setdefault("Cache-Control", "no-store")
-        if response.mimetype in PRIVATE_TYPES or "attachment" in response.headers.get("Content-Disposition", ""):
+            wanted.append(_HSTS)
+        mimetype = response.mimetype
+        private = mimetype in PRIVATE_TYPES or (
+            "content-disposition" in present and "attachment" in headers.get("Content-Disposition", ""))
+        if private:
             # Exports and JSON carry personal data: no browser or proxy keeps a copy.
-            response.headers["Cache-Control"] = "no-store"
+            wanted.append(("Cache-Control", "no-store"))
+        elif mimetype == "text/html" and "cache-control" not in present:
+            wanted.append(("Cache-Control", "no-store"))
+        for name, value in wanted:
+            if name.lower() in present:
+                headers[name] = value
+            else:
+                headers.add(name, value)
         return response
 
 
