@@ -203,10 +203,12 @@ class DriverStatement:
 
     `build(dialect_name)` returns the statement (a Core construct, which may be the
     dialect's own INSERT … ON CONFLICT); the columns it selects or returns read its rows,
-    which `run()` returns as dicts."""
+    which `run()` returns as dicts. A statement made with `entities` selects
+    `entity_columns(*entities)`, and `load()` returns its rows as those ORM objects."""
 
-    def __init__(self, build):
+    def __init__(self, build, *, entities: tuple = ()):
         self._build = build
+        self._entities = tuple(entities)
         self._by_dialect: dict[str, tuple] = {}
 
     def _prepared(self, dialect) -> tuple:
@@ -255,9 +257,9 @@ class DriverStatement:
         return [{name: (read(value) if read else value) for (name, read), value in zip(columns, row)}
                 for row in rows]
 
-    def load(self, session, params: dict, models: tuple) -> list[tuple]:
-        """Whole ORM entities, one tuple of `models` per row (None where an outer join found
-        no row), for a statement that selects `entity_columns(*models)`. Each object is
+    def load(self, session, params: dict) -> list[tuple]:
+        """Whole ORM entities, one tuple of the statement's entities per row (None where an outer join found
+        no row). Each object is
         placed in the session as the ORM's own loading places it: persistent, in the
         identity map, its columns loaded and nothing changed; an object the session
         already holds is returned as it is. Relationships load as they always do.
@@ -270,8 +272,8 @@ class DriverStatement:
         from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
         rows, columns = self._fetch(transaction_connection(session), params)
-        specs = _entity_specs(models)
-        if len(columns) != specs[-1][3]:
+        specs = _entity_specs(self._entities)
+        if not specs or len(columns) != specs[-1][3]:
             raise ValueError("the statement must select entity_columns() of exactly these models")
         reads = [read for _name, read in columns]
         identity_map, hash_key = session.identity_map, session.hash_key
@@ -327,9 +329,10 @@ def entity_columns(*models) -> list:
 
     columns = []
     for model in models:
-        for prop in inspect(model).column_attrs:
+        mapper = inspect(model)
+        for prop in mapper.column_attrs:
             (column,) = prop.columns
-            if getattr(column, "table", None) is not inspect(model).local_table:
+            if getattr(column, "table", None) is not mapper.local_table:
                 raise TypeError(f"{model.__name__}.{prop.key} is not a column of its own table")
             columns.append(column)
     return columns

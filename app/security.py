@@ -2,6 +2,7 @@
 and the signed session cookie's serializer, built once."""
 import hmac
 import json
+import zlib
 
 from flask import Flask
 from flask.json.tag import TaggedJSONSerializer
@@ -143,7 +144,9 @@ class _CookieSerializer(URLSafeTimedSerializer):
     def dump_payload(self, obj) -> bytes:
         text = Serializer.dump_payload(self, obj)
         if len(text) >= self.COMPRESS_FROM:
-            return super().dump_payload(obj)
+            compressed = zlib.compress(text)
+            if len(compressed) < len(text) - 1:  # itsdangerous' own rule, and its leading dot
+                return b"." + base64_encode(compressed)
         return base64_encode(text)
 
 

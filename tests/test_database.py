@@ -159,10 +159,9 @@ def test_a_write_transaction_expires_what_it_loaded_unless_asked_to_keep_it(comm
 # --- DriverStatement.load: whole entities without the ORM's per-statement set-up ------
 
 def _cast_rows(poll_id: int, person_id: int) -> list[tuple]:
-    from app.voting.views import _cast_entities, _cast_load_statement
+    from app.voting.views import _cast_load_statement
 
-    return _cast_load_statement().load(db.session(), {"poll_id": poll_id, "person_id": person_id},
-                                       _cast_entities())
+    return _cast_load_statement().load(db.session(), {"poll_id": poll_id, "person_id": person_id})
 
 
 def _columns(obj) -> dict:
@@ -255,9 +254,9 @@ def test_load_refuses_a_statement_that_does_not_select_the_entities_columns(db):
     from app.accounts.models import Person
 
     wrong = DriverStatement(lambda _dialect: select(Person.__table__.c.id).where(
-        Person.__table__.c.id == bindparam("id")))
+        Person.__table__.c.id == bindparam("id")), entities=(Person,))
     with pytest.raises(ValueError):
-        wrong.load(db.session(), {"id": 1}, (Person,))
+        wrong.load(db.session(), {"id": 1})
 
 
 def test_transaction_connection_is_the_transactions_own_and_a_new_transaction_gets_its_own(committing_app):

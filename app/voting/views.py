@@ -146,20 +146,15 @@ def confirm_choice(poll_id: int):
 
 
 @cache
-def _cast_entities() -> tuple:
-    from app.deliberation.models import Proposal
-
-    return Person, Poll, RosterEntry, RoleGrant, Proposal, Village
-
-
-@cache
 def _cast_load_statement() -> DriverStatement:
     """The signed-in person with their roles, the poll with its proposal and village, and
     the person's roster entry, for bound :person_id and :poll_id, one row per role grant.
     Compiled once per database and run on the driver, its rows placed in the session as
     loaded objects (DriverStatement.load): the ORM's set-up of six entities for one
     statement cost twice what the statement did."""
-    entities = _cast_entities()
+    from app.deliberation.models import Proposal
+
+    entities = (Person, Poll, RosterEntry, RoleGrant, Proposal, Village)
     person, poll, entry, grant, proposal, village = (m.__table__ for m in entities)
     poll_id, person_id = bindparam("poll_id"), bindparam("person_id")
     return DriverStatement(lambda _dialect: select(*entity_columns(*entities)).select_from(person)
@@ -168,7 +163,7 @@ def _cast_load_statement() -> DriverStatement:
                            .outerjoin(village, village.c.id == poll.c.village_id)
                            .outerjoin(entry, and_(entry.c.poll_id == poll.c.id, entry.c.person_id == person.c.id))
                            .outerjoin(grant, grant.c.person_id == person.c.id)
-                           .where(person.c.id == person_id))
+                           .where(person.c.id == person_id), entities=entities)
 
 
 @route_loader("voting.cast")
@@ -178,8 +173,7 @@ def _load_for_cast(person_id: int) -> Person | None:
     Permission and window checks then use what it loaded, without a statement."""
     poll_id = (request.view_args or {}).get("poll_id")
     with read_first(db.session):
-        rows = _cast_load_statement().load(db.session(), {"poll_id": poll_id, "person_id": person_id},
-                                           _cast_entities())
+        rows = _cast_load_statement().load(db.session(), {"poll_id": poll_id, "person_id": person_id})
     if not rows:
         return None
     person, poll, entry, _grant, proposal, village = rows[0]
